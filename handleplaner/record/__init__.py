@@ -1,0 +1,5 @@
+from .models import RecordEntry
+from .service import SYSTEM, RecordIsAppendOnly, append, as_dict, entries, verify_chain
+
+__all__ = ["RecordEntry", "SYSTEM", "RecordIsAppendOnly", "append", "as_dict", "entries",
+           "verify_chain"]

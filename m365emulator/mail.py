@@ -1,0 +1,144 @@
+"""Graph `sendMail`: reading the request as Graph does, and the copies that land in mailboxes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from .quotas import MAIL_RECIPIENTS_PER_MESSAGE
+
+ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class MailRejected(Exception):
+    """A 400 from Graph, with its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def field_of(data: dict, name: str, default=None):
+    """Graph matches property names without regard to case (`message` and `Message`)."""
+    if name in data:
+        return data[name]
+    lowered = name.lower()
+    for key, value in data.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return default
+
+
+@dataclass
+class OutgoingMail:
+    subject: str
+    body: dict
+    to: list[dict] = field(default_factory=list)
+    cc: list[dict] = field(default_factory=list)
+    bcc: list[dict] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    importance: str = "normal"
+    save_to_sent_items: bool = True
+
+    @property
+    def recipient_count(self) -> int:
+        return len(self.to) + len(self.cc) + len(self.bcc)
+
+
+def _recipients(message: dict, name: str) -> list[dict]:
+    items = field_of(message, name) or []
+    if not isinstance(items, list):
+        raise MailRejected("ErrorInvalidRecipients", f"'{name}' must be a collection of recipients.")
+    recipients = []
+    for item in items:
+        email = field_of(item, "emailAddress") if isinstance(item, dict) else None
+        address = field_of(email, "address") if isinstance(email, dict) else None
+        if not isinstance(address, str) or not ADDRESS.match(address.strip()):
+            raise MailRejected(
+                "ErrorInvalidRecipients",
+                f"At least one recipient isn't valid., Recipient '{address}' is not resolved.",
+            )
+        recipients.append({"address": address.strip(), "name": field_of(email, "name") or ""})
+    return recipients
+
+
+def _attachments(message: dict) -> list[str]:
+    names = []
+    for item in field_of(message, "attachments") or []:
+        if not isinstance(item, dict) or not field_of(item, "name"):
+            raise MailRejected("ErrorInvalidRequest", "An attachment needs a name.")
+        content = field_of(item, "contentBytes")
+        if content is not None:
+            try:
+                base64.b64decode(content, validate=True)
+            except (binascii.Error, TypeError, ValueError):
+                raise MailRejected("ErrorInvalidRequest", "contentBytes is not valid base64.") from None
+        names.append(str(field_of(item, "name")))
+    return names
+
+
+def parse_send_mail(payload: object) -> OutgoingMail:
+    """Validate a sendMail body (either casing) as Graph does; raise MailRejected if Graph would 400."""
+    if not isinstance(payload, dict):
+        raise MailRejected("BadRequest", "Empty Payload. JSON content expected.")
+    message = field_of(payload, "message")
+    if not isinstance(message, dict):
+        raise MailRejected("ErrorInvalidRequest", "The message parameter is required.")
+    body = field_of(message, "body") or {}
+    if not isinstance(body, dict):
+        raise MailRejected("BadRequest", "body must be an itemBody.")
+    mail = OutgoingMail(
+        subject=str(field_of(message, "subject") or ""),
+        body={
+            "contentType": str(field_of(body, "contentType") or "text").lower(),
+            "content": str(field_of(body, "content") or ""),
+        },
+        to=_recipients(message, "toRecipients"),
+        cc=_recipients(message, "ccRecipients"),
+        bcc=_recipients(message, "bccRecipients"),
+        attachments=_attachments(message),
+        importance=str(field_of(message, "importance") or "normal"),
+        save_to_sent_items=field_of(payload, "saveToSentItems", True) is not False,
+    )
+    if mail.recipient_count == 0:
+        raise MailRejected("ErrorInvalidRecipients", "At least one recipient is required, but none were found.")
+    if mail.recipient_count > MAIL_RECIPIENTS_PER_MESSAGE:
+        raise MailRejected(
+            "ErrorTooManyRecipients",
+            f"The message exceeds the maximum supported size of {MAIL_RECIPIENTS_PER_MESSAGE} recipients.",
+        )
+    return mail
+
+
+def mailbox_copies(mail: OutgoingMail, *, sender: str, sender_name: str = "") -> list[tuple[str, dict]]:
+    """(lower-cased address, message) for each distinct recipient; bcc is only a flag on one's own copy."""
+    message_id = f"<{uuid.uuid4().hex}@m365emulator.local>"
+    received_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    to = [r["address"] for r in mail.to]
+    cc = [r["address"] for r in mail.cc]
+    copies: dict[str, dict] = {}
+    for kind, recipients in (("to", mail.to), ("cc", mail.cc), ("bcc", mail.bcc)):
+        for recipient in recipients:
+            address = recipient["address"].lower()
+            if address in copies:
+                continue
+            copies[address] = {
+                "id": str(uuid.uuid4()),
+                "message_id": message_id,
+                "received_at": received_at,
+                "from": sender,
+                "from_name": sender_name,
+                "subject": mail.subject,
+                "body": dict(mail.body),
+                "to": list(to),
+                "cc": list(cc),
+                "bcc": kind == "bcc",
+                "attachments": list(mail.attachments),
+                "importance": mail.importance,
+            }
+    return list(copies.items())

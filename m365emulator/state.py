@@ -1,0 +1,265 @@
+"""The emulator's state: mailboxes, Teams chats, conversations, records, faults, keys and limits."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import random
+import time
+
+from . import bot_client
+from .config import EmulatorConfig
+from .faults import Faults
+from .keys import SigningKey, shared_key
+from .limits import Clock
+from .mail import OutgoingMail, mailbox_copies
+from .quotas import MicrosoftQuotas
+from .records import RequestLog
+from .teams_activities import ADAPTIVE_CARD, ActivityIds, personal_conversation_id
+from .tokens import BOT_ISSUER, issue_access_token, resource_from_scope, sign_activity_token
+
+
+def utc_now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Emulator:
+    """Everything the emulated Microsoft 365 knows. Served by `create_emulator_app`."""
+
+    def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock = time.monotonic) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock = clock
+        self.rng = random.Random(self.config.seed)
+        self.aad_key: SigningKey = shared_key("aad")
+        self.bot_key: SigningKey = shared_key("botframework")
+        self.quotas = MicrosoftQuotas(enabled=self.config.limits, clock=clock)
+        self.log = RequestLog(self.config.record_dir)
+        self.faults: Faults | None = None
+        # lower-cased address -> messages received (oldest first)
+        self.mailboxes: dict[str, list[dict]] = {}
+        # sending mailbox -> messages sent with saveToSentItems
+        self.sent_items: dict[str, list[dict]] = {}
+        # Teams user id (Entra object id) -> activities the bot posted in the personal chat
+        self.chats: dict[str, list[dict]] = {}
+        # conversation id -> {"id", "user_id", "tenant_id", "conversation_type", "created_at"}
+        self.conversations: dict[str, dict] = {}
+        # activities sent to the bot, with the bot's answer
+        self.to_bot: list[dict] = []
+        self._activity_ids = ActivityIds()
+        self._base_url: str | None = None
+
+    # Addresses ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str | None:
+        """Where the emulator is served, e.g. `http://127.0.0.1:5123` (None until known)."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str | None) -> None:
+        self._base_url = value.rstrip("/") if value else None
+
+    def _require_base_url(self) -> str:
+        if not self._base_url:
+            raise RuntimeError("the emulator's base_url is not known yet (start it with start_emulator)")
+        return self._base_url
+
+    @property
+    def service_url(self) -> str:
+        """The Bot Connector's serviceUrl given to the bot."""
+        return f"{self._require_base_url()}/connector/"
+
+    @property
+    def aad_issuer(self) -> str:
+        return f"{self._require_base_url()}/{self.config.tenant_id}/v2.0"
+
+    @property
+    def requests(self) -> list[dict]:
+        return self.log.records
+
+    # Tokens --------------------------------------------------------------------------------
+    def issue_access_token(self, client_id: str, scope: str, *, expires_in: int = 3599) -> str:
+        """An access token as the token endpoint gives it (scope `.../.default` or a bare resource)."""
+        audience = resource_from_scope(scope) or scope
+        return issue_access_token(
+            self.aad_key,
+            issuer=self.aad_issuer,
+            tenant_id=self.config.tenant_id,
+            client_id=client_id,
+            audience=audience,
+            expires_in=expires_in,
+        )
+
+    def signed_activity_token(
+        self,
+        *,
+        audience: str | None = None,
+        expires_in: int = 3600,
+        key: SigningKey | None = None,
+        service_url: str | None = None,
+        issuer: str = BOT_ISSUER,
+    ) -> str:
+        """The bearer token sent with activities to the bot; override parts to make bad ones."""
+        return sign_activity_token(
+            key or self.bot_key,
+            audience=audience or self.config.bot_app_id,
+            service_url=service_url or self.service_url,
+            expires_in=expires_in,
+            issuer=issuer,
+        )
+
+    @staticmethod
+    def rogue_key() -> SigningKey:
+        """A key the emulator does not publish: tokens signed with it must be refused."""
+        return shared_key("rogue")
+
+    # Faults and latency --------------------------------------------------------------------
+    def set_faults(self, faults: Faults, *, seed: int | None = None) -> None:
+        self.faults = faults
+        if seed is not None:
+            self.rng.seed(seed)
+
+    def clear_faults(self) -> None:
+        self.faults = None
+
+    def latency_seconds(self, api: str) -> float:
+        low, high = self.config.latency_ms
+        if self.faults and self.faults.latency_ms and self.faults.applies_to(api):
+            low, high = self.faults.latency_ms
+        if high <= 0:
+            return 0.0
+        return self.rng.uniform(low, high) / 1000.0
+
+    def reset(self) -> None:
+        """Forget everything that happened (mail, chats, conversations, records, limits, faults)."""
+        self.mailboxes.clear()
+        self.sent_items.clear()
+        self.chats.clear()
+        self.conversations.clear()
+        self.to_bot.clear()
+        self.log.clear()
+        self.quotas.reset()
+        self.faults = None
+
+    # People --------------------------------------------------------------------------------
+    def user_name(self, user_id: str) -> str:
+        person = self.config.person_by_user_id(user_id)
+        return str(person["name"]) if person and person.get("name") else "Testbruger"
+
+    def mailbox_address(self, user: str) -> str:
+        """`users/{id}` may be an address or an object id; the address if we know it."""
+        person = self.config.person_by_user_id(user)
+        if person and person.get("email"):
+            return str(person["email"]).lower()
+        return user.lower()
+
+    # Mail ----------------------------------------------------------------------------------
+    def deliver_mail(self, sender: str, mail: OutgoingMail) -> list[dict]:
+        """Put a copy in each recipient's mailbox; return the copies."""
+        sender_address = self.mailbox_address(sender)
+        person = self.config.person_by_email(sender_address)
+        copies = mailbox_copies(mail, sender=sender_address, sender_name=(person or {}).get("name", ""))
+        for address, message in copies:
+            self.mailboxes.setdefault(address, []).append(message)
+        if mail.save_to_sent_items and copies:
+            sent = dict(copies[0][1], to=[r["address"] for r in mail.to], bcc=[r["address"] for r in mail.bcc])
+            self.sent_items.setdefault(sender_address, []).append(sent)
+        return [message for _, message in copies]
+
+    # Teams conversations -------------------------------------------------------------------
+    def personal_conversation(self, user_id: str) -> dict:
+        """The one-to-one chat between the user and the bot (created on first use)."""
+        conversation_id = personal_conversation_id(self.config.tenant_id, self.config.bot_app_id, user_id)
+        if conversation_id not in self.conversations:
+            self.conversations[conversation_id] = {
+                "id": conversation_id,
+                "user_id": user_id,
+                "tenant_id": self.config.tenant_id,
+                "conversation_type": "personal",
+                "created_at": utc_now_iso(),
+            }
+            self.chats.setdefault(user_id, [])
+        return self.conversations[conversation_id]
+
+    def new_activity_id(self) -> str:
+        return self._activity_ids.next()
+
+    def post_activity(self, conversation_id: str, activity: dict, *, reply_to_id: str | None = None) -> str:
+        """Store an activity the bot posted; KeyError if the conversation is unknown."""
+        conversation = self.conversations[conversation_id]
+        activity_id = self.new_activity_id()
+        stored = dict(activity, id=activity_id)
+        stored.setdefault("timestamp", utc_now_iso())
+        if reply_to_id:
+            stored.setdefault("replyToId", reply_to_id)
+        self.chats.setdefault(conversation["user_id"], []).append(
+            {
+                "id": activity_id,
+                "conversation_id": conversation_id,
+                "user_id": conversation["user_id"],
+                "activity": stored,
+                "version": 1,
+                "history": [],
+                "posted_at": stored["timestamp"],
+                "updated_at": None,
+                "reply_to_id": reply_to_id,
+                "deleted": False,
+            }
+        )
+        return activity_id
+
+    def chat_entry(self, conversation_id: str, activity_id: str) -> dict:
+        """The stored activity; KeyError if the conversation or the activity is unknown."""
+        conversation = self.conversations[conversation_id]
+        for entry in self.chats.get(conversation["user_id"], []):
+            if entry["id"] == activity_id:
+                return entry
+        raise KeyError(activity_id)
+
+    def update_activity(self, conversation_id: str, activity_id: str, activity: dict) -> dict:
+        """Replace a posted activity (its card), keeping the earlier versions."""
+        entry = self.chat_entry(conversation_id, activity_id)
+        entry["history"].append(entry["activity"])
+        entry["activity"] = dict(activity, id=activity_id)
+        entry["version"] += 1
+        entry["updated_at"] = utc_now_iso()
+        return entry
+
+    def delete_activity(self, conversation_id: str, activity_id: str) -> None:
+        entry = self.chat_entry(conversation_id, activity_id)
+        entry["deleted"] = True
+        entry["updated_at"] = utc_now_iso()
+
+    def apply_card_from_invoke(self, user_id: str, activity_id: str, card: dict) -> None:
+        """Teams replaces the card with the one the bot returned to an Action.Execute."""
+        conversation = self.personal_conversation(user_id)
+        try:
+            entry = self.chat_entry(conversation["id"], activity_id)
+        except KeyError:
+            return
+        updated = copy.deepcopy(entry["activity"])
+        for attachment in updated.get("attachments") or []:
+            if isinstance(attachment, dict) and attachment.get("contentType") == ADAPTIVE_CARD:
+                attachment["content"] = card
+                break
+        else:
+            return
+        self.update_activity(conversation["id"], activity_id, updated)
+
+    # Activities to the bot -----------------------------------------------------------------
+    async def send_to_bot(
+        self,
+        user_id: str,
+        *,
+        text: str | None = None,
+        invoke_value: dict | None = None,
+        reply_to_id: str | None = None,
+        value: dict | None = None,
+    ) -> tuple[int, dict | None]:
+        """Send a signed message (or `adaptiveCard/action` invoke) from a user; return the bot's answer."""
+        return await bot_client.send_user_activity(
+            self, user_id, text=text, invoke_value=invoke_value, reply_to_id=reply_to_id, value=value
+        )
+
+    async def send_install_update(self, user_id: str) -> tuple[int, dict | None]:
+        """The `conversationUpdate` Teams sends when a user installs the bot (gives it the chat)."""
+        return await bot_client.send_install_update(self, user_id)

@@ -1,0 +1,56 @@
+"""The narrow interface every channel adapter implements.
+
+The domain produces one ``AlertMessage``; each channel renders it its own way and reports one
+``DeliveryResult`` per batch. A channel may take several recipients in one call (email: one
+message with up to 500 BCC recipients); ``max_batch`` says how many.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: str
+    name: str
+    email: str | None = None
+    teams_user_id: str | None = None
+    conversation_id: str | None = None  # an earlier personal conversation, if known
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    alert_id: int
+    incident_id: int
+    subject: str
+    text: str  # plain-text summary: Teams notification text, email text part
+    facts: tuple[tuple[str, str], ...]
+    severity: str
+    exercise: bool
+    link: str
+    card: dict = field(default_factory=dict, hash=False)
+    html: str = ""
+
+
+@dataclass
+class DeliveryResult:
+    ok: bool
+    provider_message_id: str | None = None
+    conversation_id: str | None = None
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds the provider asked us to wait (429)
+    transient: bool = False  # worth retrying (5xx, timeout, dropped connection)
+
+    @property
+    def throttled(self) -> bool:
+        return self.status_code == 429
+
+
+class Channel(Protocol):
+    name: str
+    max_batch: int
+
+    async def send(self, message: AlertMessage, recipients: Sequence[Recipient]) -> DeliveryResult:
+        ...
