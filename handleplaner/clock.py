@@ -1,4 +1,4 @@
-"""Time in the product: stored as naive UTC, shown in Copenhagen time."""
+"""Time in the product: stored as timezone-aware UTC, shown in Copenhagen time."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,20 +8,25 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 def utcnow() -> datetime:
-    """Now as naive UTC, the form every timestamp is stored in (portable across databases)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Now, timezone-aware in UTC: the form every timestamp is stored in."""
+    return datetime.now(timezone.utc)
 
 
 def to_utc(moment: datetime) -> datetime:
-    """Naive UTC from any datetime; a naive input is taken to be Copenhagen local time."""
+    """Aware UTC from any datetime; a naive input is taken to be Copenhagen local time
+    (what a person types into a form)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=COPENHAGEN)
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(timezone.utc)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def local(moment: datetime) -> datetime:
-    """Copenhagen time for a stored (naive UTC) timestamp."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(COPENHAGEN)
+    """Copenhagen time for a stored timestamp (a naive one is read as UTC)."""
+    return _aware(moment).astimezone(COPENHAGEN)
 
 
 def dansk(moment: datetime) -> str:
@@ -30,4 +35,4 @@ def dansk(moment: datetime) -> str:
 
 
 def iso_utc(moment: datetime) -> str:
-    return moment.replace(tzinfo=timezone.utc).isoformat()
+    return _aware(moment).astimezone(timezone.utc).isoformat()
