@@ -1,0 +1,116 @@
+"""Turning an alert into what each channel shows: an Adaptive Card, an HTML email, a text line.
+
+The texts live in Jinja2 templates under ``templates/`` so the secretariat can change the wording.
+A template that does not render, or renders a card that is not JSON, raises ``TemplateProblem``
+naming the template and the line; nothing is sent half-rendered.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateError,
+                    TemplateSyntaxError, select_autoescape)
+
+from handleplaner.clock import dansk
+from handleplaner.incidents.kinds import INCIDENT_TYPES, SEVERITIES
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class TemplateProblem(Exception):
+    """A template that cannot be used; the message names the file and line."""
+
+
+def environment(directory: Path = TEMPLATES) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(directory)),
+        autoescape=select_autoescape(["html", "html.j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dansk"] = dansk
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+    return env
+
+
+_ENV = environment()
+
+
+def render(name: str, env: Environment | None = None, **context) -> str:
+    env = env or _ENV
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateSyntaxError as error:
+        raise TemplateProblem(f"{error.filename or name}, linje {error.lineno}: {error.message}") from error
+    except TemplateError as error:
+        raise TemplateProblem(f"{name}: {error}") from error
+
+
+def render_json(name: str, env: Environment | None = None, **context) -> dict:
+    text = render(name, env, **context)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TemplateProblem(f"{name}: giver ikke gyldig JSON (linje {error.lineno}, "
+                              f"kolonne {error.colno}: {error.msg})") from error
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """What an alert about an incident says: no names of young people, only the incident's facts."""
+
+    reference: str
+    incident_type: str
+    severity: str
+    exercise: bool
+    confidential: bool
+    title: str
+    description: str
+    areas: tuple[str, ...]
+    whole_city: bool
+    occurred_at: object
+    activated_at: object
+    activated_by: str
+    link: str
+
+    @property
+    def type_label(self) -> str:
+        return INCIDENT_TYPES.get(self.incident_type, self.incident_type)
+
+    @property
+    def severity_label(self) -> str:
+        return SEVERITIES.get(self.severity, self.severity)
+
+    @property
+    def area_label(self) -> str:
+        return "Hele byen" if self.whole_city else ", ".join(self.areas)
+
+    @property
+    def subject(self) -> str:
+        prefix = "ØVELSE – " if self.exercise else ""
+        return (f"{prefix}Beredskab aktiveret ({self.severity_label}): {self.type_label}, "
+                f"{self.area_label} [{self.reference}]")
+
+    def fact_list(self) -> list[tuple[str, str]]:
+        return [
+            ("Hændelse", self.type_label),
+            ("Alvor", self.severity_label),
+            ("Område", self.area_label),
+            ("Sket", dansk(self.occurred_at)),
+            ("Aktiveret", f"{dansk(self.activated_at)} af {self.activated_by}"),
+            ("Reference", self.reference),
+        ]
+
+
+def activation_texts(facts: AlertFacts, env: Environment | None = None) -> dict:
+    """Subject, plain text, HTML and Adaptive Card for the alert sent at activation."""
+    context = {"f": facts, "facts": facts.fact_list()}
+    return {
+        "subject": facts.subject,
+        "text": render("email/alert.txt.j2", env, **context).strip(),
+        "html": render("email/alert.html.j2", env, **context),
+        "card": render_json("teams/alert.json.j2", env, **context),
+    }

@@ -1,0 +1,275 @@
+"""The delivery worker: claims due deliveries from the outbox and sends them.
+
+Claiming is a conditional UPDATE with a lease, portable between SQLite and PostgreSQL: a row is
+taken only if nobody holds an unexpired lease on it, so several workers never send the same row
+at once, and a worker that dies leaves rows that are taken again when the lease runs out.
+Delivery is therefore at least once. Each try is written down (``DeliveryAttempt``) and each
+outcome goes into the incident's record.
+
+Retry rules: 429 waits the provider's Retry-After (and holds the whole channel back that long);
+a transient fault (5xx, timeout, dropped connection) waits an exponential backoff with jitter; a
+permanent fault, or running out of attempts, fails the delivery with its reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from handleplaner import record
+from handleplaner.clock import utcnow
+from handleplaner.directory.models import Area, Person
+from handleplaner.incidents import Incident, incident_areas, lock_incident
+from handleplaner.storage import transaction
+
+from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
+from .limits import ChannelLimits
+from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
+from .rendering import AlertFacts, activation_texts
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+BACKOFF_BASE = 2.0
+BACKOFF_MAX = 300.0
+
+
+@dataclass
+class Job:
+    """Deliveries of one alert over one channel that go out in one call."""
+
+    alert_id: int
+    channel: str
+    delivery_ids: list[int]
+    recipients: list[Recipient]
+    message: AlertMessage
+
+
+def backoff(attempts: int, rng: random.Random) -> float:
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1)) * rng.uniform(0.5, 1.0)
+
+
+class DeliveryWorker:
+    def __init__(self, engine: Engine, channels: dict[str, Channel], *,
+                 limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
+                 batch_size: int = 500, clock: Callable[[], datetime] = utcnow,
+                 seed: int | None = None) -> None:
+        self.engine = engine
+        self.channels = channels
+        self.limits = limits
+        self.link_base = link_base.rstrip("/")
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.wakeup = asyncio.Event()
+        self.name = f"worker-{uuid.uuid4().hex[:8]}"
+
+    # Claiming ----------------------------------------------------------------------------
+    def claim(self) -> list[int]:
+        now = self.clock()
+        token = f"{self.name}:{uuid.uuid4().hex[:8]}"
+        with transaction(self.engine) as session:
+            due = select(Delivery.id).where(
+                Delivery.state == QUEUED, Delivery.next_attempt_at <= now,
+                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+                Delivery.channel.in_(list(self.channels)),
+            ).order_by(Delivery.next_attempt_at, Delivery.id).limit(self.batch_size)
+            ids = list(session.exec(due))
+            if not ids:
+                return []
+            session.exec(update(Delivery).where(
+                Delivery.id.in_(ids), Delivery.state == QUEUED,
+                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+            ).values(claimed_by=token, claimed_until=now + LEASE))
+            return list(session.exec(select(Delivery.id).where(Delivery.claimed_by == token)))
+
+    # Building the calls ---------------------------------------------------------------------
+    def _jobs(self, ids: list[int]) -> list[Job]:
+        with Session(self.engine) as session:
+            deliveries = list(session.exec(select(Delivery).where(Delivery.id.in_(ids))
+                                            .order_by(Delivery.id)))
+            people = {p.id: p for p in session.exec(
+                select(Person).where(Person.id.in_({d.person_id for d in deliveries})))}
+            conversations = {c.person_id: c.conversation_id for c in session.exec(
+                select(TeamsConversation).where(
+                    TeamsConversation.person_id.in_({d.person_id for d in deliveries})))}
+            messages: dict[int, AlertMessage] = {}
+            grouped: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
+            for delivery in deliveries:
+                grouped[(delivery.alert_id, delivery.channel)].append(delivery)
+                if delivery.alert_id not in messages:
+                    messages[delivery.alert_id] = self._message(session, delivery.alert_id)
+        jobs = []
+        for (alert_id, channel), rows in grouped.items():
+            size = max(1, self.channels[channel].max_batch)
+            for start in range(0, len(rows), size):
+                chunk = rows[start:start + size]
+                jobs.append(Job(
+                    alert_id=alert_id, channel=channel, delivery_ids=[d.id for d in chunk],
+                    recipients=[self._recipient(people[d.person_id], conversations) for d in chunk],
+                    message=messages[alert_id]))
+        return jobs
+
+    @staticmethod
+    def _recipient(person: Person, conversations: dict[str, str]) -> Recipient:
+        return Recipient(person_id=person.id, name=person.name, email=person.email,
+                         teams_user_id=person.teams_user_id,
+                         conversation_id=conversations.get(person.id))
+
+    def _message(self, session: Session, alert_id: int) -> AlertMessage:
+        alert = session.get(Alert, alert_id)
+        incident = session.get(Incident, alert.incident_id)
+        codes = incident_areas(session, incident.id)
+        names = {a.code: a.name for a in session.exec(select(Area).where(Area.code.in_(codes)))}
+        activator = session.get(Person, incident.activated_by)
+        facts = AlertFacts(
+            reference=incident.reference, incident_type=incident.incident_type,
+            severity=alert.severity, exercise=alert.exercise, confidential=incident.confidential,
+            title=incident.title, description=incident.description,
+            areas=tuple(names.get(c, c) for c in codes), whole_city=incident.whole_city,
+            occurred_at=incident.occurred_at, activated_at=incident.activated_at,
+            activated_by=activator.name if activator else incident.activated_by,
+            link=f"{self.link_base}/haendelser/{incident.id}")
+        texts = activation_texts(facts)
+        return AlertMessage(alert_id=alert.id, incident_id=incident.id, subject=texts["subject"],
+                            text=texts["text"], facts=tuple(facts.fact_list()),
+                            severity=alert.severity, exercise=alert.exercise, link=facts.link,
+                            card=texts["card"], html=texts["html"])
+
+    # Sending --------------------------------------------------------------------------------
+    async def _send(self, job: Job) -> tuple[Job, DeliveryResult, float]:
+        limits = self.limits.get(job.channel)
+        started = asyncio.get_running_loop().time()
+        try:
+            if limits:
+                async with limits:
+                    result = await self.channels[job.channel].send(job.message, job.recipients)
+            else:
+                result = await self.channels[job.channel].send(job.message, job.recipients)
+        except Exception as error:  # a bug in a channel must not stop the worker
+            log.exception("channel %s failed", job.channel)
+            result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
+        if result.throttled and limits:
+            limits.pause(result.retry_after or 1.0)
+        return job, result, (asyncio.get_running_loop().time() - started) * 1000
+
+    def _settle(self, job: Job, result: DeliveryResult, duration_ms: float) -> None:
+        now = self.clock()
+        with transaction(self.engine) as session:
+            incident_id = session.get(Alert, job.alert_id).incident_id
+            lock_incident(session, incident_id)
+            for delivery_id, recipient in zip(job.delivery_ids, job.recipients):
+                delivery = session.get(Delivery, delivery_id)
+                if delivery is None or delivery.state != QUEUED:
+                    continue
+                delivery.attempts += 1
+                delivery.claimed_by = None
+                delivery.claimed_until = None
+                outcome = self._apply(delivery, result, now)
+                session.add(DeliveryAttempt(
+                    delivery_id=delivery.id, at=now, outcome=outcome,
+                    status_code=result.status_code, error=result.error,
+                    retry_after=result.retry_after, duration_ms=int(duration_ms)))
+                if result.conversation_id and job.channel == "teams":
+                    self._keep_conversation(session, recipient.person_id, result.conversation_id, now)
+                self._record(session, delivery, recipient, outcome, result, now)
+                session.add(delivery)
+
+    def _apply(self, delivery: Delivery, result: DeliveryResult, now: datetime) -> str:
+        if result.ok:
+            delivery.state, delivery.sent_at, delivery.last_error = SENT, now, None
+            delivery.provider_message_id = result.provider_message_id
+            delivery.conversation_id = result.conversation_id
+            return "sendt"
+        delivery.last_error = result.error
+        if result.transient and delivery.attempts < self.max_attempts:
+            wait = result.retry_after if result.throttled and result.retry_after else backoff(
+                delivery.attempts, self.rng)
+            delivery.next_attempt_at = now + timedelta(seconds=wait)
+            return "begrænset" if result.throttled else "midlertidig"
+        delivery.state = FAILED
+        return "permanent"
+
+    @staticmethod
+    def _keep_conversation(session: Session, person_id: str, conversation_id: str,
+                           now: datetime) -> None:
+        existing = session.get(TeamsConversation, person_id)
+        if existing is None:
+            session.add(TeamsConversation(person_id=person_id, conversation_id=conversation_id,
+                                          service_url="", created_at=now))
+        elif existing.conversation_id != conversation_id:
+            existing.conversation_id = conversation_id
+            session.add(existing)
+
+    @staticmethod
+    def _record(session: Session, delivery: Delivery, recipient: Recipient, outcome: str,
+                result: DeliveryResult, now: datetime) -> None:
+        channel = "Teams" if delivery.channel == "teams" else "e-mail"
+        if outcome == "sendt":
+            action, summary = "varsel.leveret", f"Varsel leveret til {recipient.name} via {channel}"
+        elif outcome == "permanent":
+            action = "varsel.fejlet"
+            summary = f"Varsel til {recipient.name} via {channel} fejlede: {result.error}"
+        else:
+            action = "varsel.forsinket"
+            summary = (f"Varsel til {recipient.name} via {channel} forsøges igen "
+                       f"(forsøg {delivery.attempts}: {result.error})")
+        record.append(session, incident_id=delivery.incident_id, actor_id=record.SYSTEM,
+                      action=action, summary=summary, at=now,
+                      data={"delivery_id": delivery.id, "alert_id": delivery.alert_id,
+                            "person_id": delivery.person_id, "channel": delivery.channel,
+                            "attempt": delivery.attempts, "status_code": result.status_code})
+
+    # Running ------------------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Claim what is due, send it, write the outcomes; return how many deliveries were tried."""
+        ids = await asyncio.to_thread(self.claim)
+        if not ids:
+            return 0
+        jobs = await asyncio.to_thread(self._jobs, ids)
+        tried = 0
+        for finished in asyncio.as_completed([self._send(job) for job in jobs]):
+            job, result, duration = await finished
+            await asyncio.to_thread(self._settle, job, result, duration)
+            tried += len(job.delivery_ids)
+        return tried
+
+    async def run_until_idle(self, timeout: float = 60.0) -> None:
+        """Work until nothing is queued (tests and the demo)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if await self.run_once():
+                continue
+            if not await asyncio.to_thread(self.pending):
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("deliveries still queued after the timeout")
+
+    def pending(self) -> int:
+        with Session(self.engine) as session:
+            return len(list(session.exec(select(Delivery.id).where(Delivery.state == QUEUED))))
+
+    async def run_forever(self, poll_seconds: float) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep delivering: log and try again at the next poll
+                log.exception("delivery worker round failed")
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self.wakeup.clear()
