@@ -1,0 +1,39 @@
+"""Activating beredskab from the web page or the API: the incident, its record entry, the alert
+and its deliveries are written in one transaction, so either all of it happens or none of it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy.engine import Engine
+
+from handleplaner.clock import utcnow
+from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, activate
+from handleplaner.storage import transaction
+from notifications.audiences import activation_audience
+from notifications.outbox import Accepted, enqueue_alert
+
+
+@dataclass
+class Activated:
+    incident: Incident
+    alert: Accepted
+
+
+def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any],
+                       now: datetime | None = None) -> Activated:
+    """Raises ``NotAllowed`` or ``ActivationInvalid`` with nothing written."""
+    moment = now or utcnow()
+    with transaction(engine) as session:
+        activation = activate(session, actor_id=actor_id, data=data, now=moment)
+        incident = activation.incident
+        audience = activation_audience(session, activation.area_codes)
+        accepted = enqueue_alert(
+            session, incident_id=incident.id, kind="aktivering", severity=incident.severity,
+            exercise=incident.exercise,
+            title=f"Beredskab aktiveret: {INCIDENT_TYPES[incident.incident_type]}",
+            body=(f"{SEVERITIES[incident.severity]}: {incident.title}"),
+            audience=audience, actor_id=actor_id,
+            dedupe_key=f"aktivering:{incident.reference}", now=moment)
+    return Activated(incident=incident, alert=accepted)

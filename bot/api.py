@@ -1,0 +1,156 @@
+"""The JSON API. Errors are JSON too: {"fejl": message, "felter": {field: message}}."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+from sqlmodel import Session
+
+from handleplaner import record
+from handleplaner.clock import iso_utc
+from handleplaner.directory import queries as directory
+from handleplaner.incidents import (ActivationInvalid, NotAllowed, get_incident, incident_areas,
+                                    list_incidents)
+from notifications import overview
+
+from .access import current_person, may_view_incident
+from .activation import activate_beredskab
+from .keys import SERVICES
+from .openapi import openapi_document
+
+MAX_BODY = 64 * 1024
+
+
+def problem(status: int, message: str, fields: dict | None = None) -> web.Response:
+    body = {"fejl": message}
+    if fields:
+        body["felter"] = fields
+    return web.json_response(body, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+def ok(data, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status,
+                             dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
+
+
+def incident_json(session: Session, incident) -> dict:
+    return {
+        "id": incident.id, "reference": incident.reference, "incident_type": incident.incident_type,
+        "title": incident.title, "description": incident.description,
+        "severity": incident.severity, "occurred_at": iso_utc(incident.occurred_at),
+        "activated_at": iso_utc(incident.activated_at), "activated_by": incident.activated_by,
+        "exercise": incident.exercise, "confidential": incident.confidential,
+        "whole_city": incident.whole_city, "areas": incident_areas(session, incident.id),
+        "state": incident.state,
+    }
+
+
+def _person_or_401(request: web.Request, session: Session):
+    person = current_person(request, session)
+    if person is None:
+        raise _raise(401, "Du er ikke logget ind.")
+    return person
+
+
+_ERRORS = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 404: web.HTTPNotFound}
+
+
+def _raise(status: int, message: str) -> web.HTTPException:
+    return _ERRORS[status](text=json.dumps({"fejl": message}, ensure_ascii=False),
+                           content_type="application/json")
+
+
+def _incident_or_error(request: web.Request, session: Session, person):
+    try:
+        incident_id = int(request.match_info["incident_id"])
+    except ValueError:
+        raise _raise(404, "Hændelsen findes ikke.") from None
+    incident = get_incident(session, incident_id)
+    if incident is None:
+        raise _raise(404, "Hændelsen findes ikke.")
+    if not may_view_incident(session, person.id, incident.id):
+        raise _raise(403, "Du har ikke adgang til hændelsen.")
+    return incident
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return ok(openapi_document(request.app[SERVICES].settings.public_url))
+
+
+async def areas(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        _person_or_401(request, session)
+        return ok([{"code": a.code, "name": a.name} for a in directory.all_areas(session)])
+
+
+async def incidents(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        return ok([incident_json(session, i) for i in list_incidents(session)
+                   if may_view_incident(session, person.id, i.id)])
+
+
+async def create_incident(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+    if request.content_length and request.content_length > MAX_BODY:
+        return problem(413, f"Forespørgslen er for stor (højst {MAX_BODY // 1024} kB).")
+    try:
+        data = json.loads(await request.content.read(MAX_BODY + 1) or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return problem(400, "Forespørgslen er ikke gyldig JSON.")
+    if not isinstance(data, dict):
+        return problem(400, "Forespørgslen skal være et JSON-objekt.")
+    try:
+        activated = await asyncio.to_thread(activate_beredskab, services.engine,
+                                            actor_id=person.id, data=data)
+    except NotAllowed as refusal:
+        return problem(403, str(refusal))
+    except ActivationInvalid as invalid:
+        return problem(422, "Beredskabet er ikke aktiveret: forespørgslen har fejl.", invalid.errors)
+    services.worker.wakeup.set()
+    with Session(services.engine) as session:
+        body = incident_json(session, get_incident(session, activated.incident.id))
+    body["alert"] = {"id": activated.alert.alert.id,
+                     "recipients": len({d.person_id for d in activated.alert.deliveries}),
+                     "deliveries": {"teams": activated.alert.count("teams"),
+                                    "email": activated.alert.count("email")},
+                     "unreachable": activated.alert.unreachable}
+    return ok(body, status=201)
+
+
+async def incident(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        found = _incident_or_error(request, session, person)
+        body = incident_json(session, found)
+        body["deliveries"] = overview.counts(overview.deliveries(session, found.id))
+        return ok(body)
+
+
+async def deliveries(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        found = _incident_or_error(request, session, person)
+        return ok([row.as_json() for row in overview.deliveries(session, found.id)])
+
+
+async def incident_record(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        found = _incident_or_error(request, session, person)
+        return ok([record.as_dict(e) for e in record.entries(session, found.id)])
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/openapi.json", openapi),
+        web.get("/api/areas", areas),
+        web.get("/api/incidents", incidents),
+        web.post("/api/incidents", create_incident),
+        web.get("/api/incidents/{incident_id}", incident),
+        web.get("/api/incidents/{incident_id}/deliveries", deliveries),
+        web.get("/api/incidents/{incident_id}/record", incident_record),
+    ]

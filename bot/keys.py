@@ -1,0 +1,6 @@
+"""Typed keys for what the aiohttp application carries."""
+from aiohttp import web
+
+from .services import Services
+
+SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,76 @@
+"""The API's OpenAPI 3.1 description; request schemas come from the pydantic models."""
+from __future__ import annotations
+
+from handleplaner.incidents.service import ActivationRequest
+
+_ERROR = {"type": "object", "required": ["fejl"], "properties": {
+    "fejl": {"type": "string"},
+    "felter": {"type": "object", "additionalProperties": {"type": "string"}}}}
+
+_INCIDENT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "reference": {"type": "string"},
+    "incident_type": {"type": "string"}, "title": {"type": "string"},
+    "description": {"type": "string"}, "severity": {"type": "string"},
+    "occurred_at": {"type": "string", "format": "date-time"},
+    "activated_at": {"type": "string", "format": "date-time"},
+    "activated_by": {"type": "string"}, "exercise": {"type": "boolean"},
+    "confidential": {"type": "boolean"}, "whole_city": {"type": "boolean"},
+    "areas": {"type": "array", "items": {"type": "string"}}, "state": {"type": "string"}}}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Ugyldig forespørgsel", 401: "Ikke logget ind", 403: "Ingen adgang",
+            404: "Findes ikke", 413: "For stor", 422: "Felter med fejl"}
+    return {str(c): _json({"$ref": "#/components/schemas/Fejl"}, text[c]) for c in codes}
+
+
+def _incident_path(summary: str, schema: dict) -> dict:
+    return {"get": {"summary": summary, "parameters": [
+        {"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": _json(schema, "OK"), **_errors(401, 403, 404)}}}
+
+
+def openapi_document(server_url: str) -> dict:
+    activation = ActivationRequest.model_json_schema()
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "SSP Beredskab", "version": "0.1.0",
+                 "description": "Beredskab for SSP København: hændelser, varsling og leveringer. "
+                                "Log ind med sessionscookien; i demo-tilstand også med "
+                                "headeren X-Demo-Person."},
+        "servers": [{"url": server_url}],
+        "components": {
+            "schemas": {"Aktivering": activation, "Fejl": _ERROR, "Haendelse": _INCIDENT},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "beredskab_session"},
+                "demoPerson": {"type": "apiKey", "in": "header", "name": "X-Demo-Person"}},
+        },
+        "security": [{"session": []}, {"demoPerson": []}],
+        "paths": {
+            "/api/areas": {"get": {"summary": "Lokalområder", "responses": {
+                "200": _json({"type": "array", "items": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "name": {"type": "string"}}}}, "OK"),
+                **_errors(401)}}},
+            "/api/incidents": {
+                "get": {"summary": "Hændelser, du har adgang til", "responses": {
+                    "200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Haendelse"}}, "OK"),
+                    **_errors(401)}},
+                "post": {"summary": "Aktivér beredskab",
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/Aktivering"}}}},
+                         "responses": {"201": _json({"$ref": "#/components/schemas/Haendelse"},
+                                                    "Beredskab aktiveret; varsel accepteret"),
+                                       **_errors(400, 401, 403, 413, 422)}},
+            },
+            "/api/incidents/{incident_id}": _incident_path(
+                "En hændelse med optælling af leveringer", {"$ref": "#/components/schemas/Haendelse"}),
+            "/api/incidents/{incident_id}/deliveries": _incident_path(
+                "Leveringer pr. modtager og kanal", {"type": "array", "items": {"type": "object"}}),
+            "/api/incidents/{incident_id}/record": _incident_path(
+                "Hændelsesloggen", {"type": "array", "items": {"type": "object"}}),
+        },
+    }

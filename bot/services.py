@@ -1,0 +1,129 @@
+"""Wiring: the parts the running service is made of, built from settings, closed on shutdown."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+
+import aiohttp
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from handleplaner.directory import DEMO_ORGANISATION, import_directory_file
+from handleplaner.directory.models import Person
+from handleplaner.storage import alembic_config, make_engine, upgrade_database
+from notifications.channels.email import GraphMailChannel, graph_client
+from notifications.channels.teams import ConnectorClients, TeamsChatChannel
+from notifications.limits import ChannelLimits, SlidingWindow
+from notifications.tokens import ClientCredentialsTokens
+from notifications.worker import DeliveryWorker
+
+from .activity_auth import ActivityTokenValidator
+from .agent import BeredskabAgent
+from .connector_factory import ConnectorClientFactory
+from .settings import Settings, SettingsError
+
+
+def demo_settings(emulator_url: str, **overrides) -> Settings:
+    """Settings that point every Microsoft 365 address at the local emulator."""
+    from m365emulator.config import (DEFAULT_BOT_APP_ID, DEFAULT_BOT_APP_SECRET,
+                                     DEFAULT_TENANT_ID)
+
+    base = emulator_url.rstrip("/")
+    values = dict(
+        demo=True, tenant_id=DEFAULT_TENANT_ID, bot_app_id=DEFAULT_BOT_APP_ID,
+        bot_app_secret=DEFAULT_BOT_APP_SECRET,
+        token_url=f"{base}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token",
+        graph_base_url=f"{base}/v1.0", connector_url=f"{base}/connector/",
+        bot_openid_metadata_url=f"{base}/botframework/v1/.well-known/openidconfiguration",
+        session_secret=secrets.token_urlsafe(32),
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head
+
+
+def prepare_database(settings: Settings) -> Engine:
+    """Demo: bring the schema up and load the demo organisation if the directory is empty.
+    Production: refuse to start on a schema that is not at the newest migration."""
+    if settings.demo:
+        upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    if not schema_is_current(engine):
+        raise SettingsError("Databasen er ikke opdateret. Kør: beredskab db upgrade")
+    if settings.demo or settings.directory_file:
+        with Session(engine) as session:
+            empty = session.exec(select(func.count()).select_from(Person)).one() == 0
+        if empty:
+            import_directory_file(engine, settings.directory_file or DEMO_ORGANISATION)
+    return engine
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    http: aiohttp.ClientSession
+    tokens: ClientCredentialsTokens
+    connectors: ConnectorClients
+    worker: DeliveryWorker
+    validator: ActivityTokenValidator
+    adapter: CloudAdapter
+    agent: BeredskabAgent
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.connectors.close()
+        await self.http.close()
+        self.engine.dispose()
+
+
+def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
+    return {
+        "teams": ChannelLimits([SlidingWindow(max(1, int(settings.teams_requests_per_second)), 1.0)],
+                               concurrency=max(1, int(settings.teams_requests_per_second))),
+        "email": ChannelLimits([SlidingWindow(settings.mail_messages_per_minute, 60.0)],
+                               concurrency=settings.mail_concurrency),
+    }
+
+
+async def build_services(settings: Settings, *, engine: Engine | None = None,
+                         start_worker: bool = True) -> Services:
+    engine = engine or await asyncio.to_thread(prepare_database, settings)
+    http = aiohttp.ClientSession()
+    tokens = ClientCredentialsTokens(http, token_url=settings.token_url,
+                                     client_id=settings.bot_app_id,
+                                     client_secret=settings.bot_app_secret)
+    connectors = ConnectorClients(tokens)
+    channels = {
+        "teams": TeamsChatChannel(connectors, service_url=settings.connector_url,
+                                  bot_app_id=settings.bot_app_id, tenant_id=settings.tenant_id),
+        "email": GraphMailChannel(graph_client(tokens, settings.graph_base_url),
+                                  sender=settings.sender_mailbox,
+                                  max_batch=settings.mail_max_recipients),
+    }
+    worker = DeliveryWorker(engine, channels, limits=channel_limits(settings),
+                            link_base=settings.public_url,
+                            max_attempts=settings.delivery_max_attempts)
+    services = Services(
+        settings=settings, engine=engine, http=http, tokens=tokens, connectors=connectors,
+        worker=worker,
+        validator=ActivityTokenValidator(http, metadata_url=settings.bot_openid_metadata_url,
+                                         issuer=settings.bot_issuer, app_id=settings.bot_app_id),
+        adapter=CloudAdapter(channel_service_client_factory=ConnectorClientFactory(tokens)),
+        agent=BeredskabAgent(engine),
+    )
+    if start_worker:
+        services.tasks.append(asyncio.create_task(worker.run_forever(settings.worker_poll_seconds)))
+    return services

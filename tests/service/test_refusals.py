@@ -1,0 +1,132 @@
+"""Refusals: the wrong person, missing fields, an unknown area, oversized text, a bad token.
+Each gets a clear Danish error and nothing is written."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, func, select
+
+from handleplaner.incidents import Incident
+from handleplaner.record.models import RecordEntry
+from notifications.models import Alert, Delivery
+
+from .helpers import DEMO, non_activator, noerrebro, secretariat_member, shooting
+
+
+def nothing_written(engine) -> None:
+    with Session(engine) as session:
+        for table in (Incident, RecordEntry, Alert, Delivery):
+            assert session.exec(select(func.count()).select_from(table)).one() == 0, table
+
+
+async def post(service, person_id, data):
+    response = await service.client.post("/api/incidents", json=data, headers={DEMO: person_id})
+    return response.status, await response.json()
+
+
+async def test_someone_outside_the_activating_groups_is_refused(service):
+    outsider = non_activator(service.engine)
+    status, body = await post(service, outsider.id, shooting(noerrebro(service.engine)))
+    assert status == 403
+    assert "Kun SSP-styregruppen, SSP Sekretariatet og SSP-ledergrupperne" in body["fejl"]
+    nothing_written(service.engine)
+    assert service.emulator.requests == []
+
+
+async def test_refused_on_the_web_page_too(service):
+    outsider = non_activator(service.engine)
+    await service.client.post("/log-ind", data={"person": outsider.id})
+    response = await service.client.get("/aktiver")
+    assert response.status == 403
+    assert "Ingen adgang" in await response.text()
+    nothing_written(service.engine)
+
+
+async def test_not_signed_in_is_401(service):
+    response = await service.client.post("/api/incidents", json=shooting(["x"]))
+    assert response.status == 401
+    assert (await response.json())["fejl"] == "Du er ikke logget ind."
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"incident_type": None}, "incident_type", "skal"),
+    ({"title": ""}, "title", "er for kort"),
+    ({"severity": "katastrofe"}, "severity", "ukendt alvorlighed"),
+    ({"areas": ["atlantis"]}, "areas", "ukendt område: atlantis"),
+    ({"areas": []}, "areas", "vælg mindst ét område"),
+    ({"description": "x" * 4001}, "description", "er for lang (højst 4000 tegn)"),
+    ({"occurred_at": "i går"}, "occurred_at", "er ikke et gyldigt tidspunkt"),
+    ({"occurred_at": "2099-01-01T10:00"}, "occurred_at", "fremtiden"),
+    ({"unknown_field": 1}, "unknown_field", "kendes ikke"),
+])
+async def test_invalid_requests_name_the_field(service, change, field, message):
+    data = shooting(noerrebro(service.engine))
+    for key, value in change.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    status, body = await post(service, secretariat_member(service.engine).id, data)
+    assert status == 422
+    assert message in body["felter"][field]
+    nothing_written(service.engine)
+
+
+async def test_every_problem_is_reported_at_once(service):
+    status, body = await post(service, secretariat_member(service.engine).id,
+                              {"areas": ["atlantis"], "severity": "x"})
+    assert status == 422
+    assert {"incident_type", "title", "description", "occurred_at", "severity", "areas"} <= set(body["felter"])
+
+
+async def test_malformed_json_and_oversized_bodies(service):
+    person = secretariat_member(service.engine)
+    response = await service.client.post("/api/incidents", data=b"{not json",
+                                         headers={DEMO: person.id,
+                                                  "Content-Type": "application/json"})
+    assert response.status == 400 and "JSON" in (await response.json())["fejl"]
+    response = await service.client.post("/api/incidents", data=b"[" + b"1," * 40000 + b"1]",
+                                         headers={DEMO: person.id,
+                                                  "Content-Type": "application/json"})
+    assert response.status == 413
+    nothing_written(service.engine)
+
+
+async def test_web_form_keeps_what_was_typed_on_error(service):
+    person = secretariat_member(service.engine)
+    await service.client.post("/log-ind", data={"person": person.id})
+    form = await (await service.client.get("/aktiver")).text()
+    csrf = form.split('name="csrf" value="')[1].split('"')[0]
+    response = await service.client.post("/aktiver", data={
+        "csrf": csrf, "incident_type": "skyderi", "title": "Skud ved skolen",
+        "description": "Beskrivelse der ikke må gå tabt", "severity": "akut",
+        "occurred_at": "2026-01-01T10:00", "areas": "atlantis"})
+    assert response.status == 422
+    page = await response.text()
+    assert "Beredskabet er ikke aktiveret" in page
+    assert "Beskrivelse der ikke må gå tabt" in page and 'value="Skud ved skolen"' in page
+    assert "ukendt område: atlantis" in page
+    nothing_written(service.engine)
+
+
+async def test_form_without_csrf_token_is_refused(service):
+    person = secretariat_member(service.engine)
+    await service.client.post("/log-ind", data={"person": person.id})
+    response = await service.client.post("/aktiver", data={"title": "x"})
+    assert response.status == 403
+    nothing_written(service.engine)
+
+
+async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
+    emulator = service.emulator
+    activity = {"type": "message", "text": "hej", "serviceUrl": emulator.service_url,
+                "channelId": "msteams", "conversation": {"id": "a:1"},
+                "from": {"id": "29:x"}, "recipient": {"id": "28:bot"}}
+    for headers in ({}, {"Authorization": "Bearer not-a-jwt"},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(key=emulator.rogue_key())},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(audience="someone-else")},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(expires_in=-3600)},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(
+                        service_url="https://evil.example/")}):
+        response = await service.client.post("/api/messages", json=activity, headers=headers)
+        assert response.status == 401, headers
+    assert not any(service.emulator.chats.values())
