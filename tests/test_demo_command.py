@@ -1,0 +1,44 @@
+"""`beredskab demo --scenario skyderi --out DIR`: the one-minute tour writes what it promises."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.notifications.test_cards import assert_valid_card
+
+
+@pytest.mark.skipif(os.environ.get("BEREDSKAB_TEST_DATABASE_URL", "sqlite") != "sqlite",
+                    reason="the demo always runs on its own SQLite file; once per suite is enough")
+def test_demo_skyderi_writes_records_cards_audit_and_summary(tmp_path):
+    out = tmp_path / "ud"
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--scenario", "skyderi",
+                             "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Scenariet 'skyderi' er kørt" in result.stdout
+
+    graph = [json.loads(line) for line in (out / "graph-requests.jsonl").read_text().splitlines()]
+    bot = [json.loads(line) for line in (out / "bot-requests.jsonl").read_text().splitlines()]
+    for row in graph + bot:
+        assert {"ts_start", "ts_end", "method", "path", "status", "body"} <= set(row)
+        assert isinstance(row["ts_start"], float) and row["ts_end"] >= row["ts_start"]
+    assert any(r["path"].endswith("/sendMail") and r["status"] == 202 for r in graph)
+    assert any(r["path"].endswith("/activities") and r["status"] in (200, 201) for r in bot)
+
+    cards = sorted((out / "cards").glob("*.json"))
+    assert cards
+    for path in cards:
+        assert_valid_card(json.loads(path.read_text()))
+
+    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    assert audit[0]["action"] == "beredskab.aktiveret"
+    assert [e["seq"] for e in audit] == list(range(1, len(audit) + 1))
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["record_chain_intact"] is True
+    assert summary["deliveries"]["teams"]["sendt"] == len(cards)  # the bot's text reply has no card
+    assert summary["steps"][0]["status"] == 403
+    assert summary["steps"][1]["status"] == 201
