@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -65,21 +66,39 @@ def _activity(emulator: "Emulator", user_id: str, *, kind: str, **fields) -> dic
 
 
 async def post_to_bot(emulator: "Emulator", user_id: str, activity: dict) -> tuple[int, dict | None]:
-    """POST the activity with a fresh signed token; note it in `emulator.to_bot`."""
+    """POST the activity with a fresh signed token; note it in `emulator.to_bot` and the request log."""
     endpoint = emulator.config.bot_endpoint
     if not endpoint:
         raise RuntimeError("EmulatorConfig.bot_endpoint is not set: nowhere to send the activity")
     entry = {"user_id": user_id, "activity": activity, "status": None, "response": None, "error": None}
     emulator.to_bot.append(entry)
+    record = {
+        "api": "to_bot",
+        "ts_start": time.time(),
+        "ts_end": None,
+        "method": "POST",
+        "path": endpoint,
+        "status": None,
+        "body": activity,
+        "retry_after": None,
+        "user_id": user_id,
+        "conversation_id": activity["conversation"]["id"],
+        "activity_type": activity["type"],
+        "response": None,
+        "error": None,
+    }
     headers = {"Authorization": f"Bearer {emulator.signed_activity_token()}"}
     try:
         async with aiohttp.ClientSession(timeout=BOT_TIMEOUT) as session:
             async with session.post(endpoint, json=activity, headers=headers) as response:
                 status = response.status
+                retry_after = response.headers.get("Retry-After")
                 text = await response.text()
     except (aiohttp.ClientError, TimeoutError) as exc:
-        entry["status"] = 0
-        entry["error"] = f"{type(exc).__name__}: {exc}"
+        entry["status"] = record["status"] = 0
+        entry["error"] = record["error"] = f"{type(exc).__name__}: {exc}"
+        record["ts_end"] = time.time()
+        emulator.log.add(record)
         raise
     body = None
     if text.strip():
@@ -87,6 +106,10 @@ async def post_to_bot(emulator: "Emulator", user_id: str, activity: dict) -> tup
             body = json.loads(text)
         except ValueError:
             body = None
-    entry["status"] = status
+    entry["status"] = record["status"] = status
     entry["response"] = body
+    record["response"] = body if body is not None else (text or None)
+    record["retry_after"] = retry_after
+    record["ts_end"] = time.time()
+    emulator.log.add(record)
     return status, body

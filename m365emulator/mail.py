@@ -142,3 +142,31 @@ def mailbox_copies(mail: OutgoingMail, *, sender: str, sender_name: str = "") ->
                 "importance": mail.importance,
             }
     return list(copies.items())
+
+
+def _graph_recipients(addresses: list[str]) -> list[dict]:
+    return [{"emailAddress": {"address": address, "name": address}} for address in addresses]
+
+
+def graph_message(message: dict) -> dict:
+    """A stored copy as Graph's `message` resource (the fields worth reading)."""
+    content = message["body"].get("content", "")
+    preview = re.sub(r"<[^>]+>", " ", content) if message["body"].get("contentType") == "html" else content
+    sender = {"emailAddress": {"address": message["from"], "name": message.get("from_name") or message["from"]}}
+    return {
+        "id": message["id"],
+        "internetMessageId": message["message_id"],
+        "receivedDateTime": message["received_at"],
+        "sentDateTime": message["received_at"],
+        "subject": message["subject"],
+        "bodyPreview": " ".join(preview.split())[:255],
+        "body": dict(message["body"]),
+        "importance": message.get("importance", "normal"),
+        "hasAttachments": bool(message.get("attachments")),
+        "isRead": False,
+        "from": sender,
+        "sender": sender,
+        "toRecipients": _graph_recipients(message.get("to", [])),
+        "ccRecipients": _graph_recipients(message.get("cc", [])),
+        "bccRecipients": [],
+    }

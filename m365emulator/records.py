@@ -8,7 +8,13 @@ from urllib.parse import parse_qsl
 
 REDACTED = "***"
 SECRET_FORM_FIELDS = ("client_secret", "client_assertion")
-JSONL_FILES = {"graph": "graph-requests.jsonl", "token": "graph-requests.jsonl", "bot": "bot-requests.jsonl"}
+JSONL_FILES = {
+    "graph": "graph-requests.jsonl",
+    "token": "graph-requests.jsonl",
+    "bot": "bot-requests.jsonl",
+    "to_bot": "bot-requests.jsonl",
+}
+API_NAMES = frozenset(JSONL_FILES)
 
 
 def parse_body(raw: bytes, content_type: str, *, api: str) -> object:

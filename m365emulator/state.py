@@ -6,17 +6,40 @@ import copy
 import datetime as dt
 import random
 import time
+import uuid
+from dataclasses import dataclass
 
 from . import bot_client
 from .config import EmulatorConfig
-from .faults import Faults
+from .faults import Faults, Outcome
 from .keys import SigningKey, shared_key
 from .limits import Clock
 from .mail import OutgoingMail, mailbox_copies
 from .quotas import MicrosoftQuotas
 from .records import RequestLog
 from .teams_activities import ADAPTIVE_CARD, ActivityIds, personal_conversation_id
-from .tokens import BOT_ISSUER, issue_access_token, resource_from_scope, sign_activity_token
+from .tokens import (
+    BOT_ISSUER,
+    BOTFRAMEWORK_TENANT,
+    BOTFRAMEWORK_TENANT_ID,
+    TokenRejected,
+    app_id_of,
+    bearer_token,
+    issue_access_token,
+    resource_from_scope,
+    sign_activity_token,
+    verify_access_token,
+)
+
+
+@dataclass(frozen=True)
+class RequestFate:
+    """What happens to one request before it is handled: a delay, then perhaps a fault."""
+
+    delay: float = 0.0
+    outcome: Outcome | None = None
+    error_status: int = 503
+    retry_after: int = 2
 
 
 def utc_now_iso() -> str:
@@ -70,24 +93,51 @@ class Emulator:
 
     @property
     def aad_issuer(self) -> str:
-        return f"{self._require_base_url()}/{self.config.tenant_id}/v2.0"
+        return self.issuer_for(self.config.tenant_id)
+
+    def tenant_id_for(self, tenant: str) -> str | None:
+        """The tenant id behind a tenant in a URL (our tenant, or `botframework.com`); None if unknown."""
+        if tenant.lower() == self.config.tenant_id.lower():
+            return self.config.tenant_id
+        if tenant.lower() in (BOTFRAMEWORK_TENANT, BOTFRAMEWORK_TENANT_ID):
+            return BOTFRAMEWORK_TENANT_ID
+        return None
+
+    def issuer_for(self, tenant_id: str) -> str:
+        return f"{self._require_base_url()}/{tenant_id}/v2.0"
+
+    @property
+    def accepted_issuers(self) -> list[str]:
+        return [self.issuer_for(self.config.tenant_id), self.issuer_for(BOTFRAMEWORK_TENANT_ID)]
 
     @property
     def requests(self) -> list[dict]:
         return self.log.records
 
     # Tokens --------------------------------------------------------------------------------
-    def issue_access_token(self, client_id: str, scope: str, *, expires_in: int = 3599) -> str:
+    def issue_access_token(
+        self, client_id: str, scope: str, *, expires_in: int = 3599, tenant_id: str | None = None
+    ) -> str:
         """An access token as the token endpoint gives it (scope `.../.default` or a bare resource)."""
         audience = resource_from_scope(scope) or scope
+        tenant_id = tenant_id or self.config.tenant_id
         return issue_access_token(
             self.aad_key,
-            issuer=self.aad_issuer,
-            tenant_id=self.config.tenant_id,
+            issuer=self.issuer_for(tenant_id),
+            tenant_id=tenant_id,
             client_id=client_id,
             audience=audience,
             expires_in=expires_in,
         )
+
+    def check_token(self, authorization: str | None, *, audiences: list[str], app_id: str | None = None) -> dict:
+        """The claims of a bearer token we issued for one of `audiences`; TokenRejected if not."""
+        claims = verify_access_token(
+            bearer_token(authorization), self.aad_key, issuer=self.accepted_issuers, audiences=audiences
+        )
+        if app_id is not None and app_id_of(claims) != app_id:
+            raise TokenRejected("Access token validation failure. The token was not issued to the bot.")
+        return claims
 
     def signed_activity_token(
         self,
@@ -121,13 +171,27 @@ class Emulator:
     def clear_faults(self) -> None:
         self.faults = None
 
-    def latency_seconds(self, api: str) -> float:
+    def request_fate(self, api: str) -> RequestFate:
+        """Draw the delay and the fault (if any) for one request to `api`; counts down `count`."""
+        faults = self.faults
+        if faults is not None and faults.expired():
+            self.faults = faults = None
         low, high = self.config.latency_ms
-        if self.faults and self.faults.latency_ms and self.faults.applies_to(api):
-            low, high = self.faults.latency_ms
-        if high <= 0:
-            return 0.0
-        return self.rng.uniform(low, high) / 1000.0
+        if faults is None or not faults.applies_to(api):
+            return RequestFate(delay=self._uniform_ms(low, high))
+        if faults.latency_ms:
+            low, high = faults.latency_ms
+        self.faults = faults.used_once()
+        outcome = faults.draw(self.rng)
+        return RequestFate(
+            delay=self._uniform_ms(low, high),
+            outcome=outcome,
+            error_status=faults.error_status_for(self.rng),
+            retry_after=faults.retry_after,
+        )
+
+    def _uniform_ms(self, low: int, high: int) -> float:
+        return self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
 
     def reset(self) -> None:
         """Forget everything that happened (mail, chats, conversations, records, limits, faults)."""
@@ -161,7 +225,12 @@ class Emulator:
         for address, message in copies:
             self.mailboxes.setdefault(address, []).append(message)
         if mail.save_to_sent_items and copies:
-            sent = dict(copies[0][1], to=[r["address"] for r in mail.to], bcc=[r["address"] for r in mail.bcc])
+            sent = dict(
+                copies[0][1],
+                id=str(uuid.uuid4()),
+                to=[r["address"] for r in mail.to],
+                bcc=[r["address"] for r in mail.bcc],
+            )
             self.sent_items.setdefault(sender_address, []).append(sent)
         return [message for _, message in copies]
 

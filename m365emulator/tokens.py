@@ -13,6 +13,9 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 BOT_RESOURCE = "https://api.botframework.com"
 BOT_ISSUER = "https://api.botframework.com"
+# The tenant the Bot Framework's own tokens come from (`login.microsoftonline.com/botframework.com`).
+BOTFRAMEWORK_TENANT = "botframework.com"
+BOTFRAMEWORK_TENANT_ID = "d6d49420-f39b-4df7-a1dc-d59a935871db"
 KNOWN_RESOURCES = (GRAPH_RESOURCE, BOT_RESOURCE)
 ACCESS_TOKEN_LIFETIME = 3599
 
@@ -76,7 +79,7 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def verify_access_token(token: str, key: SigningKey, *, issuer: str, audiences: list[str]) -> dict:
+def verify_access_token(token: str, key: SigningKey, *, issuer: str | list[str], audiences: list[str]) -> dict:
     """Check signature (our key only), issuer, audience, expiry; return the claims."""
     try:
         header = jwt.get_unverified_header(token)

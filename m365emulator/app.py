@@ -1,0 +1,53 @@
+"""The emulator as an aiohttp application, and starting it on a port."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import (
+    connector_routes,
+    graph_routes,
+    openid_routes,
+    ops_routes,
+    page_routes,
+    token_routes,
+)
+from .api_middleware import api_middleware, base_url_middleware
+from .config import EmulatorConfig
+from .http_common import EMULATOR
+from .limits import Clock
+from .state import Emulator
+
+# Graph, the connector and the token endpoint read bodies of up to 4 MB, as Graph does for sendMail.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def create_emulator_app(emulator: Emulator) -> web.Application:
+    app = web.Application(middlewares=[base_url_middleware, api_middleware], client_max_size=MAX_BODY_BYTES)
+    app[EMULATOR] = emulator
+    # Fixed paths first: `/{tenant}/...` must not swallow them.
+    for module in (ops_routes, openid_routes, graph_routes, connector_routes, page_routes, token_routes):
+        app.router.add_routes(module.routes)
+    return app
+
+
+async def start_emulator(
+    config: EmulatorConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    clock: Clock | None = None,
+) -> tuple[Emulator, web.AppRunner]:
+    """Serve a new emulator on host:port (0: a free port); `emulator.base_url` tells where.
+
+    Stop it with `await runner.cleanup()`.
+    """
+    emulator = Emulator(config, clock=clock) if clock is not None else Emulator(config)
+    runner = web.AppRunner(create_emulator_app(emulator), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    actual_port = runner.addresses[0][1] if runner.addresses else port
+    display_host = f"[{host}]" if ":" in host else host
+    emulator.base_url = f"http://{display_host}:{actual_port}"
+    return emulator, runner
