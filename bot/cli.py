@@ -30,12 +30,17 @@ def _demo(args) -> int:
     return 0
 
 
+def _database_url(args) -> str:
+    """--database-url, else BEREDSKAB_DATABASE_URL, else the embedded SQLite default."""
+    from .settings import Settings
+
+    return args.database_url or Settings().database_url
+
+
 def _db_upgrade(args) -> int:
     from handleplaner.storage import upgrade_database
 
-    from .settings import load_settings
-
-    url = args.database_url or load_settings(demo=True).database_url
+    url = _database_url(args)
     upgrade_database(url)
     print("Databasen er opdateret.")
     return 0
@@ -45,9 +50,7 @@ def _directory_import(args) -> int:
     from handleplaner.directory import DirectoryError, import_directory_file
     from handleplaner.storage import make_engine
 
-    from .settings import load_settings
-
-    url = args.database_url or load_settings(demo=True).database_url
+    url = _database_url(args)
     try:
         report = import_directory_file(make_engine(url), Path(args.file))
     except DirectoryError as error:

@@ -54,15 +54,16 @@ class Job:
     message: AlertMessage
 
 
-def backoff(attempts: int, rng: random.Random) -> float:
-    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1)) * rng.uniform(0.5, 1.0)
+def backoff(attempts: int, rng: random.Random, base: float = BACKOFF_BASE) -> float:
+    """Exponential backoff with jitter: base·2^(n-1) seconds, at most BACKOFF_MAX, times 0.5–1."""
+    return min(BACKOFF_MAX, base * 2 ** max(0, attempts - 1)) * rng.uniform(0.5, 1.0)
 
 
 class DeliveryWorker:
     def __init__(self, engine: Engine, channels: dict[str, Channel], *,
                  limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
                  batch_size: int = 500, clock: Callable[[], datetime] = utcnow,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, backoff_base: float = BACKOFF_BASE) -> None:
         self.engine = engine
         self.channels = channels
         self.limits = limits
@@ -71,6 +72,7 @@ class DeliveryWorker:
         self.batch_size = batch_size
         self.clock = clock
         self.rng = random.Random(seed)
+        self.backoff_base = backoff_base
         self.wakeup = asyncio.Event()
         self.name = f"worker-{uuid.uuid4().hex[:8]}"
 
@@ -194,7 +196,7 @@ class DeliveryWorker:
         delivery.last_error = result.error
         if result.transient and delivery.attempts < self.max_attempts:
             wait = result.retry_after if result.throttled and result.retry_after else backoff(
-                delivery.attempts, self.rng)
+                delivery.attempts, self.rng, self.backoff_base)
             delivery.next_attempt_at = now + timedelta(seconds=wait)
             return "begrænset" if result.throttled else "midlertidig"
         delivery.state = FAILED

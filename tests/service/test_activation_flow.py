@@ -125,3 +125,34 @@ async def test_a_person_writing_to_the_bot_gets_a_danish_answer(service):
     (entry,) = service.emulator.chats[activator.teams_user_id]
     assert entry["activity"]["text"].startswith(f"Hej {activator.name}.")
     assert "SSP Beredskabs bot" in entry["activity"]["text"]
+
+
+async def test_throttling_errors_and_dropped_connections_still_deliver_everything(service):
+    """With Microsoft answering 429, 503 and dropping connections for a while, every delivery
+    still ends up sent, each failed try is written down, and nobody gets the alert twice."""
+    emulator = service.emulator
+    response = await service.client.session.post(f"{emulator.base_url}/_emulator/faults", json={
+        "apis": ["graph", "bot"], "throttle_rate": 0.3, "retry_after": 1, "error_rate": 0.2,
+        "error_status": [500, 503], "drop_rate": 0.1, "count": 12, "seed": 5})
+    assert response.status in (200, 201), await response.text()
+    service.services.worker.backoff_base = 0.05
+    activator = secretariat_member(service.engine)
+    status, created = await activate(service, activator.id, shooting(noerrebro(service.engine)))
+    assert status == 201
+    await service.services.worker.run_until_idle(timeout=120)
+
+    faulted = [r for r in emulator.requests if r.get("fault")]
+    assert faulted, "the emulator injected faults"
+    rows = await (await service.client.get(f"/api/incidents/{created['id']}/deliveries",
+                                           headers={DEMO: activator.id})).json()
+    assert {r["state"] for r in rows} == {"sendt"}
+    assert any(r["attempts"] > 1 for r in rows)
+    # Faults strike before Microsoft stores anything, so no retry gives anyone a second copy.
+    assert all(len(entries) == 1 for entries in emulator.chats.values())
+    sender = service.services.settings.sender_mailbox
+    assert all(len(messages) == 1 for address, messages in emulator.mailboxes.items()
+               if address != sender)
+    with Session(service.engine) as session:
+        actions = [e.action for e in record.entries(session, created["id"])]
+    assert actions.count("varsel.forsinket") >= 1
+    assert actions.count("varsel.leveret") == len(rows)
