@@ -22,8 +22,11 @@ class Activated:
 
 
 def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any],
-                       now: datetime | None = None) -> Activated:
-    """Raises ``NotAllowed`` or ``ActivationInvalid`` with nothing written."""
+                       now: datetime | None = None,
+                       escalate_after_s: int | None = 600) -> Activated:
+    """Raises ``NotAllowed`` or ``ActivationInvalid`` with nothing written.
+
+    An Akut activation must be acknowledged; silence escalates after ``escalate_after_s``."""
     moment = now or utcnow()
     with transaction(engine) as session:
         activation = activate(session, actor_id=actor_id, data=data, now=moment)
@@ -35,5 +38,7 @@ def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any]
             title=f"Beredskab aktiveret: {INCIDENT_TYPES[incident.incident_type]}",
             body=(f"{SEVERITIES[incident.severity]}: {incident.title}"),
             audience=audience, actor_id=actor_id,
-            dedupe_key=f"aktivering:{incident.reference}", now=moment)
+            dedupe_key=f"aktivering:{incident.reference}", now=moment,
+            requires_ack=incident.severity == "akut",
+            escalate_after_s=escalate_after_s if incident.severity == "akut" else None)
     return Activated(incident=incident, alert=accepted)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from microsoft_agents.activity import AdaptiveCardInvokeResponse
 from microsoft_agents.hosting.core import ActivityHandler, MessageFactory, TurnContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -14,15 +15,19 @@ from sqlmodel import Session
 from handleplaner.clock import utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.storage import transaction
-from notifications.models import TeamsConversation
+from notifications.acknowledgements import NotARecipient, acknowledge
+from notifications.messages import alert_message
+from notifications.models import Alert, TeamsConversation
 
 HELP = ("Jeg er SSP Beredskabs bot. Når beredskabet aktiveres, får du varslet her i chatten "
         "og på e-mail. Åbn hændelsen fra varslet for at se detaljer og leveringer.")
 
 
 class BeredskabAgent(ActivityHandler):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, link_base: str = "", on_change=None) -> None:
         self.engine = engine
+        self.link_base = link_base
+        self.on_change = on_change or (lambda: None)
 
     def _person(self, aad_object_id: str | None):
         if not aad_object_id:
@@ -65,3 +70,43 @@ class BeredskabAgent(ActivityHandler):
             person = await self._remember(turn_context)
             name = f" {person.name}" if person else ""
             await turn_context.send_activity(MessageFactory.text(f"Velkommen{name}. {HELP}"))
+
+    # Card actions (Action.Execute) -------------------------------------------------------
+    def _acknowledge(self, aad_object_id: str | None, alert_id) -> tuple[int, dict | str]:
+        with transaction(self.engine) as session:
+            person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
+            if person is None:
+                return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+            try:
+                alert_id = int(alert_id)
+            except (TypeError, ValueError):
+                return 400, "Kortet mangler varslets nummer."
+            if session.get(Alert, alert_id) is None:
+                return 404, "Varslet findes ikke."
+            try:
+                done = acknowledge(session, alert_id=alert_id, person_id=person.id, via="teams")
+            except NotARecipient as error:
+                return 403, str(error)
+            card = alert_message(session, done.alert, self.link_base, acknowledged=done.text).card
+        self.on_change()
+        return 200, card
+
+    async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
+        action = invoke_value.action
+        verb = getattr(action, "verb", None)
+        data = getattr(action, "data", None) or {}
+        if verb != "kvitter":
+            return AdaptiveCardInvokeResponse(
+                status_code=400, type="application/vnd.microsoft.error",
+                value={"code": "BadRequest", "message": f"Ukendt handling: {verb}"})
+        sender = turn_context.activity.from_property
+        await self._remember(turn_context)
+        status, result = await asyncio.to_thread(
+            self._acknowledge, getattr(sender, "aad_object_id", None), data.get("alert_id"))
+        if status != 200:
+            return AdaptiveCardInvokeResponse(
+                status_code=status, type="application/vnd.microsoft.error",
+                value={"code": "Refused", "message": result})
+        return AdaptiveCardInvokeResponse(status_code=200,
+                                          type="application/vnd.microsoft.card.adaptive",
+                                          value=result)

@@ -105,7 +105,9 @@ async def create_incident(request: web.Request) -> web.Response:
         return problem(400, "Forespørgslen skal være et JSON-objekt.")
     try:
         activated = await asyncio.to_thread(activate_beredskab, services.engine,
-                                            actor_id=person.id, data=data)
+                                            actor_id=person.id, data=data,
+                                            escalate_after_s=int(
+                                                services.settings.activation_escalate_minutes * 60))
     except NotAllowed as refusal:
         return problem(403, str(refusal))
     except ActivationInvalid as invalid:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api, pages, teams_endpoint, web_session
+from . import alert_pages, alerts_api, api, pages, teams_endpoint, web_session
 from .keys import SERVICES
 from .services import Services, build_services
 from .settings import Settings
@@ -41,5 +41,7 @@ def create_app(settings: Settings, *, services: Services | None = None,
     app.add_routes([web.get("/healthz", health)])
     app.add_routes(teams_endpoint.routes())
     app.add_routes(api.routes())
+    app.add_routes(alerts_api.routes())
+    app.add_routes(alert_pages.routes())
     app.add_routes(pages.routes())
     return app

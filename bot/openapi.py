@@ -34,8 +34,50 @@ def _incident_path(summary: str, schema: dict) -> dict:
         "responses": {"200": _json(schema, "OK"), **_errors(401, 403, 404)}}}
 
 
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _alert_paths() -> dict:
+    body = {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Varsel"}}}}
+    return {
+        "/api/incidents/{incident_id}/alerts/preview": {"post": {
+            "summary": "Vis modtagerne før afsendelse (antal, pr. myndighed, uden kanal)",
+            "parameters": [_path_param("incident_id")], "requestBody": body,
+            "responses": {"200": _json({"type": "object"}, "Modtagere"),
+                          **_errors(400, 401, 403, 404, 413, 422)}}},
+        "/api/incidents/{incident_id}/alerts": {
+            "get": {"summary": "Varsler med fremdrift: sendt, fejlet, kvitteret, eskaleret",
+                    "parameters": [_path_param("incident_id")],
+                    "responses": {"200": _json({"type": "array", "items": {"type": "object"}}, "OK"),
+                                  **_errors(401, 403, 404)}},
+            "post": {"summary": "Send et varsel (samme varsel to gange inden for 2 min. flettes)",
+                     "parameters": [_path_param("incident_id")], "requestBody": body,
+                     "responses": {"201": _json({"type": "object"}, "Varsel accepteret"),
+                                   "200": _json({"type": "object"}, "Samme varsel var allerede accepteret"),
+                                   **_errors(400, 401, 403, 404, 413, 422)}}},
+        "/api/alerts/{alert_id}/acknowledge": {"post": {
+            "summary": "Kvittér for et varsel som den indloggede person",
+            "parameters": [_path_param("alert_id")],
+            "responses": {"200": _json({"type": "object"}, "Kvitteret"), **_errors(401, 403, 404)}}},
+        "/api/deliveries/{delivery_id}/resend": {"post": {
+            "summary": "Send en fejlet levering igen via en anden kanal",
+            "parameters": [_path_param("delivery_id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["channel"],
+                "properties": {"channel": {"type": "string", "enum": ["teams", "email"]}}}}}},
+            "responses": {"201": _json({"type": "object"}, "Levering i kø"),
+                          **_errors(400, 401, 403, 404, 422)}}},
+    }
+
+
 def openapi_document(server_url: str) -> dict:
+    from notifications.compose import AlertRequest
+
     activation = ActivationRequest.model_json_schema()
+    alert = AlertRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    nested = alert.pop("$defs", {})
     return {
         "openapi": "3.1.0",
         "info": {"title": "SSP Beredskab", "version": "0.1.0",
@@ -44,7 +86,8 @@ def openapi_document(server_url: str) -> dict:
                                 "headeren X-Demo-Person."},
         "servers": [{"url": server_url}],
         "components": {
-            "schemas": {"Aktivering": activation, "Fejl": _ERROR, "Haendelse": _INCIDENT},
+            "schemas": {"Aktivering": activation, "Fejl": _ERROR, "Haendelse": _INCIDENT,
+                        "Varsel": alert, **nested},
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "beredskab_session"},
                 "demoPerson": {"type": "apiKey", "in": "header", "name": "X-Demo-Person"}},
@@ -72,5 +115,6 @@ def openapi_document(server_url: str) -> dict:
                 "Leveringer pr. modtager og kanal", {"type": "array", "items": {"type": "object"}}),
             "/api/incidents/{incident_id}/record": _incident_path(
                 "Hændelsesloggen", {"type": "array", "items": {"type": "object"}}),
+            **_alert_paths(),
         },
     }

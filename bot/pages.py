@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 from datetime import datetime
 
 from aiohttp import web
@@ -45,7 +46,7 @@ def engine(request: web.Request):
 def _signed_in(request: web.Request, session: Session):
     person = current_person(request, session)
     if person is None:
-        raise web.HTTPSeeOther("/log-ind")
+        raise web.HTTPSeeOther(f"/log-ind?next={quote(request.path_qs, safe='')}")
     return person
 
 
@@ -74,7 +75,8 @@ async def sign_in_page(request: web.Request) -> web.Response:
         people = directory.list_people(session)
         authorities = {a.code: a.name for a in directory.authorities(session)}
         groups = {p.id: [g.name for g in directory.groups_of(session, p.id)] for p in people}
-    return page(request, "sign_in.html.j2", people=people, authorities=authorities, groups=groups)
+    return page(request, "sign_in.html.j2", people=people, authorities=authorities, groups=groups,
+                next=request.query.get("next", "/"))
 
 
 async def sign_in(request: web.Request) -> web.Response:
@@ -85,7 +87,10 @@ async def sign_in(request: web.Request) -> web.Response:
         person = directory.get_person(session, str(form.get("person", "")))
     if person is None or not person.active:
         raise web.HTTPBadRequest(text="Ukendt person.")
-    response = web.HTTPSeeOther("/")
+    target = str(form.get("next", "/"))
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = web.HTTPSeeOther(target)
     web_session.sign_in(request, response, person.id)
     raise response
 
@@ -135,7 +140,9 @@ async def activate_submit(request: web.Request) -> web.Response:
         person = _signed_in(request, session)
     try:
         activated = await asyncio.to_thread(activate_beredskab, services.engine,
-                                            actor_id=person.id, data=data)
+                                            actor_id=person.id, data=data,
+                                            escalate_after_s=int(
+                                                services.settings.activation_escalate_minutes * 60))
     except NotAllowed:
         return page(request, "refused.html.j2", status=403, person=person)
     except ActivationInvalid as invalid:
@@ -160,7 +167,16 @@ async def incident_page(request: web.Request) -> web.Response:
         rows = overview.deliveries(session, incident.id)
         areas = {a.code: a.name for a in directory.all_areas(session)}
         activator = directory.get_person(session, incident.activated_by)
+        from notifications.models import Delivery
+        from notifications.progress import incident_progress
+        from notifications.resend import other_channels
+
+        resend_options = {r.delivery_id: other_channels(session, session.get(Delivery, r.delivery_id))
+                          for r in rows if r.state == "fejlet"}
         return page(request, "incident.html.j2", person=person, incident=incident,
+                    progress=incident_progress(session, incident.id),
+                    may_compose=directory.may_activate(session, person.id),
+                    resend_options=resend_options,
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],
                     activator=activator, deliveries=rows, counts=overview.counts(rows),
                     entries=record.entries(session, incident.id), dansk=dansk,

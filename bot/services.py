@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from alembic.runtime.migration import MigrationContext
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from alembic.script import ScriptDirectory
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from handleplaner.directory.models import Person
 from handleplaner.storage import alembic_config, make_engine, upgrade_database
 from notifications.channels.email import GraphMailChannel, graph_client
 from notifications.channels.teams import ConnectorClients, TeamsChatChannel
+from notifications.escalation import escalate_due
 from notifications.limits import ChannelLimits, SlidingWindow
 from notifications.tokens import ClientCredentialsTokens
 from notifications.worker import DeliveryWorker
@@ -79,8 +81,11 @@ class Services:
     adapter: CloudAdapter
     agent: BeredskabAgent
     tasks: list[asyncio.Task] = field(default_factory=list)
+    scheduler: AsyncIOScheduler | None = None
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -122,8 +127,23 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
         validator=ActivityTokenValidator(http, metadata_url=settings.bot_openid_metadata_url,
                                          issuer=settings.bot_issuer, app_id=settings.bot_app_id),
         adapter=CloudAdapter(channel_service_client_factory=ConnectorClientFactory(tokens)),
-        agent=BeredskabAgent(engine),
+        agent=BeredskabAgent(engine, settings.public_url, on_change=worker.wakeup.set),
     )
     if start_worker:
         services.tasks.append(asyncio.create_task(worker.run_forever(settings.worker_poll_seconds)))
+        services.scheduler = escalation_scheduler(services)
+        services.scheduler.start()
     return services
+
+
+def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
+    """APScheduler job: take due escalation steps, then wake the worker to send them."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def escalate() -> None:
+        if await asyncio.to_thread(escalate_due, services.engine):
+            services.worker.wakeup.set()
+
+    scheduler.add_job(escalate, "interval", seconds=services.settings.escalation_check_seconds,
+                      id="eskalering", max_instances=1, coalesce=True)
+    return scheduler

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     mail_max_recipients: int = 500
     mail_concurrency: int = 4
     delivery_max_attempts: int = 6
+    # Akut activation alerts must be acknowledged; silence escalates after this many minutes.
+    activation_escalate_minutes: float = Field(10.0, gt=0)
+    escalation_check_seconds: float = Field(15.0, gt=0)
 
     @field_validator("public_url", "graph_base_url", "connector_url")
     @classmethod

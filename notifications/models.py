@@ -11,6 +11,10 @@ from sqlmodel import Field, SQLModel
 QUEUED, SENT, FAILED, ACKNOWLEDGED, ESCALATED = "i_koe", "sendt", "fejlet", "kvitteret", "eskaleret"
 DELIVERY_STATES = {QUEUED: "I kø", SENT: "Sendt", FAILED: "Fejlet", ACKNOWLEDGED: "Kvitteret",
                    ESCALATED: "Eskaleret"}
+# Alert kinds; code -> Danish label.
+ALERT_KINDS = {"aktivering": "Aktivering", "besked": "Varsel", "opdatering": "Opdatering",
+               "normaldrift": "Normaldrift"}
+ALERT_STATES = {"aktiv": "Aktiv", "kvitteret": "Kvitteret (kvorum nået)", "afsluttet": "Afsluttet"}
 
 
 class Alert(SQLModel, table=True):
@@ -26,6 +30,15 @@ class Alert(SQLModel, table=True):
     created_at: datetime
     created_by: str = Field(max_length=32)
     dedupe_key: str = Field(max_length=128, unique=True)
+    # Acknowledgement: required or not, the quorum per authority, and when to escalate.
+    requires_ack: bool = False
+    quorum_per_authority: int | None = None
+    escalate_after_s: int | None = None
+    # A follow-up (opdatering, normaldrift) points at the alert it follows.
+    parent_alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    audience: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    state: str = Field(default="aktiv", max_length=16)  # aktiv | kvitteret | afsluttet
+    closed_at: datetime | None = None
 
 
 class Delivery(SQLModel, table=True):
@@ -49,6 +62,12 @@ class Delivery(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=256)
     conversation_id: str | None = Field(default=None, max_length=256)
     created_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    # Escalation: 0 for the original recipients; the step that added this delivery otherwise,
+    # with the original recipient it was sent on behalf of.
+    escalation_level: int = 0
+    on_behalf_of: str | None = Field(default=None, foreign_key="directory_person.id", max_length=32)
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -75,6 +75,14 @@ class AlertFacts:
     activated_at: object
     activated_by: str
     link: str
+    # The alert itself: its kind, its own text (besked, opdatering, normaldrift), acknowledgement.
+    kind: str = "aktivering"
+    text: str = ""
+    alert_id: int = 0
+    requires_ack: bool = False
+    ack_url: str = ""
+    acknowledged: str = ""  # "Kvitteret af … kl. …" once the reader has acknowledged
+    notice: str = ""  # a banner on an earlier card that a follow-up has replaced
 
     @property
     def type_label(self) -> str:
@@ -89,10 +97,28 @@ class AlertFacts:
         return "Hele byen" if self.whole_city else ", ".join(self.areas)
 
     @property
+    def heading(self) -> str:
+        return {
+            "aktivering": f"Beredskab aktiveret – {self.severity_label}",
+            "besked": f"Varsel – {self.severity_label}",
+            "opdatering": f"Opdatering – {self.severity_label}",
+            "normaldrift": "Normaldrift – beredskabet er afsluttet",
+        }.get(self.kind, self.severity_label)
+
+    @property
     def subject(self) -> str:
         prefix = "ØVELSE – " if self.exercise else ""
-        return (f"{prefix}Beredskab aktiveret ({self.severity_label}): {self.type_label}, "
-                f"{self.area_label} [{self.reference}]")
+        if self.kind == "aktivering":
+            return (f"{prefix}Beredskab aktiveret ({self.severity_label}): {self.type_label}, "
+                    f"{self.area_label} [{self.reference}]")
+        label = {"besked": "Varsel", "opdatering": "Opdatering", "normaldrift": "Normaldrift"}.get(
+            self.kind, "Varsel")
+        return f"{prefix}{label} ({self.severity_label}): {self.title} [{self.reference}]"
+
+    @property
+    def main_text(self) -> str:
+        """What the reader should know: the alert's own text, else the incident's description."""
+        return self.text or self.description
 
     def fact_list(self) -> list[tuple[str, str]]:
         return [
@@ -105,8 +131,13 @@ class AlertFacts:
         ]
 
 
+def alert_texts(facts: AlertFacts, env: Environment | None = None) -> dict:
+    """Subject, plain text, HTML and Adaptive Card for an alert of any kind."""
+    return activation_texts(facts, env)
+
+
 def activation_texts(facts: AlertFacts, env: Environment | None = None) -> dict:
-    """Subject, plain text, HTML and Adaptive Card for the alert sent at activation."""
+    """Subject, plain text, HTML and Adaptive Card for an alert (activation or later kinds)."""
     context = {"f": facts, "facts": facts.fact_list()}
     return {
         "subject": facts.subject,

@@ -17,7 +17,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -26,15 +26,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from handleplaner import record
-from handleplaner.clock import utcnow
-from handleplaner.directory.models import Area, Person
-from handleplaner.incidents import Incident, incident_areas, lock_incident
+from handleplaner.clock import dansk, utcnow
+from handleplaner.directory.models import Person
+from handleplaner.incidents import lock_incident
 from handleplaner.storage import transaction
 
 from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
 from .limits import ChannelLimits
 from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
-from .rendering import AlertFacts, activation_texts
+from .messages import alert_message
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Job:
     delivery_ids: list[int]
     recipients: list[Recipient]
     message: AlertMessage
+    earlier_cards: dict[str, tuple[str, str, dict]] = field(default_factory=dict)
 
 
 def backoff(attempts: int, rng: random.Random, base: float = BACKOFF_BASE) -> float:
@@ -111,6 +112,9 @@ class DeliveryWorker:
                 grouped[(delivery.alert_id, delivery.channel)].append(delivery)
                 if delivery.alert_id not in messages:
                     messages[delivery.alert_id] = self._message(session, delivery.alert_id)
+            earlier = {alert_id: self._earlier_cards(session, alert_id,
+                                                     {d.person_id for d in rows})
+                       for (alert_id, channel), rows in grouped.items() if channel == "teams"}
         jobs = []
         for (alert_id, channel), rows in grouped.items():
             size = max(1, self.channels[channel].max_batch)
@@ -119,7 +123,9 @@ class DeliveryWorker:
                 jobs.append(Job(
                     alert_id=alert_id, channel=channel, delivery_ids=[d.id for d in chunk],
                     recipients=[self._recipient(people[d.person_id], conversations) for d in chunk],
-                    message=messages[alert_id]))
+                    message=messages[alert_id],
+                    earlier_cards={d.person_id: earlier[alert_id][d.person_id] for d in chunk
+                                   if d.person_id in earlier.get(alert_id, {})}))
         return jobs
 
     @staticmethod
@@ -129,24 +135,25 @@ class DeliveryWorker:
                          conversation_id=conversations.get(person.id))
 
     def _message(self, session: Session, alert_id: int) -> AlertMessage:
+        return alert_message(session, session.get(Alert, alert_id), self.link_base)
+
+    def _earlier_cards(self, session: Session, alert_id: int,
+                       person_ids: set[str]) -> dict[str, tuple[str, str, dict]]:
+        """For a follow-up: each person's card of the alert it follows, redrawn with a notice,
+        to replace in Teams (person -> conversation id, activity id, card)."""
         alert = session.get(Alert, alert_id)
-        incident = session.get(Incident, alert.incident_id)
-        codes = incident_areas(session, incident.id)
-        names = {a.code: a.name for a in session.exec(select(Area).where(Area.code.in_(codes)))}
-        activator = session.get(Person, incident.activated_by)
-        facts = AlertFacts(
-            reference=incident.reference, incident_type=incident.incident_type,
-            severity=alert.severity, exercise=alert.exercise, confidential=incident.confidential,
-            title=incident.title, description=incident.description,
-            areas=tuple(names.get(c, c) for c in codes), whole_city=incident.whole_city,
-            occurred_at=incident.occurred_at, activated_at=incident.activated_at,
-            activated_by=activator.name if activator else incident.activated_by,
-            link=f"{self.link_base}/haendelser/{incident.id}")
-        texts = activation_texts(facts)
-        return AlertMessage(alert_id=alert.id, incident_id=incident.id, subject=texts["subject"],
-                            text=texts["text"], facts=tuple(facts.fact_list()),
-                            severity=alert.severity, exercise=alert.exercise, link=facts.link,
-                            card=texts["card"], html=texts["html"])
+        if alert is None or alert.parent_alert_id is None:
+            return {}
+        parent = session.get(Alert, alert.parent_alert_id)
+        moment = dansk(alert.created_at)
+        notice = (f"Beredskabet er afsluttet (normaldrift) {moment}." if alert.kind == "normaldrift"
+                  else f"Opdateret {moment}: se den nye besked.")
+        card = alert_message(session, parent, self.link_base, notice=notice).card
+        rows = session.exec(select(Delivery).where(
+            Delivery.alert_id == parent.id, Delivery.channel == "teams",
+            Delivery.person_id.in_(person_ids), Delivery.provider_message_id.is_not(None)))
+        return {d.person_id: (d.conversation_id, d.provider_message_id, card) for d in rows
+                if d.conversation_id}
 
     # Sending --------------------------------------------------------------------------------
     async def _send(self, job: Job) -> tuple[Job, DeliveryResult, float]:
@@ -163,7 +170,24 @@ class DeliveryWorker:
             result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
         if result.throttled and limits:
             limits.pause(result.retry_after or 1.0)
+        if result.ok and job.earlier_cards:
+            await self._replace_earlier_cards(job, limits)
         return job, result, (asyncio.get_running_loop().time() - started) * 1000
+
+    async def _replace_earlier_cards(self, job: Job, limits: ChannelLimits | None) -> None:
+        """Thread a follow-up in Teams: the earlier card is redrawn with a notice."""
+        channel = self.channels[job.channel]
+        if not hasattr(channel, "update_card"):
+            return
+        for conversation_id, activity_id, card in job.earlier_cards.values():
+            try:
+                if limits:
+                    async with limits:
+                        await channel.update_card(conversation_id, activity_id, card)
+                else:
+                    await channel.update_card(conversation_id, activity_id, card)
+            except Exception:  # the new message went out; a stale old card is not worth a retry
+                log.warning("could not update the earlier card %s", activity_id, exc_info=True)
 
     def _settle(self, job: Job, result: DeliveryResult, duration_ms: float) -> None:
         now = self.clock()

@@ -117,3 +117,17 @@ class TeamsChatChannel:
                                   transient=True, conversation_id=conversation_id)
         return DeliveryResult(ok=True, status_code=201, conversation_id=conversation_id,
                               provider_message_id=getattr(sent, "id", None))
+
+    async def update_card(self, conversation_id: str, activity_id: str, card: dict) -> DeliveryResult:
+        """Replace an earlier card in its conversation (PUT .../activities/{id})."""
+        client = await self._clients.get(self.service_url)
+        activity = Activity(type="message", id=activity_id,
+                            attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)])
+        try:
+            await client.conversations.update_activity(conversation_id, activity_id, activity)
+        except aiohttp.ClientResponseError as error:
+            return DeliveryResult(ok=False, status_code=error.status, error=str(error.message)[:500],
+                                  retry_after=_retry_after(error.headers),
+                                  transient=error.status == 429 or error.status >= 500)
+        return DeliveryResult(ok=True, status_code=200, provider_message_id=activity_id,
+                              conversation_id=conversation_id)

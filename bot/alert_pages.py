@@ -1,0 +1,186 @@
+"""Web pages for alerts: compose with a preview of the recipients, acknowledge by link, re-send."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from sqlmodel import Session
+
+from handleplaner.directory import queries as directory
+from handleplaner.directory.models import GROUP_KINDS, ROLES
+from handleplaner.incidents import NotAllowed, get_incident
+from handleplaner.storage import transaction
+from notifications.acknowledgements import NotARecipient, acknowledge
+from notifications.audiences import Preview
+from notifications.compose import (AlertInvalid, compose_alert, parse_alert, resolve_audience)
+from notifications.messages import alert_facts
+from notifications.models import ALERT_KINDS, Alert
+from notifications.outbox import channels_of
+from notifications.rendering import render
+from notifications.resend import ResendRefused, resend
+
+from .keys import SERVICES
+from .pages import _form, _signed_in, engine, page
+
+MULTI = ("groups", "kinds", "areas", "authorities", "roles")
+
+
+def alert_data(form) -> dict:
+    """The compose form as an alert request (strings kept as typed for re-display)."""
+    audience = {name: list(form.getall(name, [])) for name in MULTI}
+    audience["whole_city"] = form.get("whole_city") == "ja"
+    data = {"kind": form.get("kind", "besked"), "severity": form.get("severity", ""),
+            "text": form.get("text", ""), "requires_ack": form.get("requires_ack") == "ja"}
+    if any(audience[name] for name in MULTI):
+        data["audience"] = audience
+    for name in ("quorum_per_authority", "escalate_after_minutes"):
+        if form.get(name, "").strip():
+            data[name] = form.get(name).strip()
+    return data
+
+
+def _incident(request: web.Request, session: Session, person):
+    try:
+        incident = get_incident(session, int(request.match_info["incident_id"]))
+    except ValueError:
+        incident = None
+    if incident is None:
+        raise web.HTTPNotFound(text="Hændelsen findes ikke.")
+    if not directory.may_activate(session, person.id):
+        raise web.HTTPForbidden(text="Kun SSP Sekretariatet, styregruppen og ledergrupperne kan "
+                                     "sende varsler.")
+    return incident
+
+
+def _default_text(session: Session, incident, kind: str, link_base: str) -> str:
+    probe = Alert(id=0, incident_id=incident.id, kind=kind, severity=incident.severity,
+                  exercise=incident.exercise, title="", body="", created_at=incident.activated_at,
+                  created_by="", dedupe_key="")
+    return render(f"alerts/{kind}.txt.j2", f=alert_facts(session, probe, link_base)).strip()
+
+
+def _compose(request, session, person, incident, values, errors, shown=None, status=200):
+    return page(request, "compose.html.j2", status=status, person=person, incident=incident,
+                values=values, errors=errors, preview=shown, kinds=ALERT_KINDS,
+                group_kinds=GROUP_KINDS, roles=ROLES, areas=directory.all_areas(session),
+                groups=directory.list_groups(session),
+                authorities=directory.authorities(session))
+
+
+async def compose_page(request: web.Request) -> web.Response:
+    with Session(engine(request)) as session:
+        person = _signed_in(request, session)
+        incident = _incident(request, session, person)
+        kind = request.query.get("type", "besked")
+        kind = kind if kind in ALERT_KINDS and kind != "aktivering" else "besked"
+        values = {"kind": kind, "severity": incident.severity, "requires_ack": kind == "besked",
+                  "text": _default_text(session, incident, kind,
+                                        request.app[SERVICES].settings.public_url),
+                  "audience": {}}
+        return _compose(request, session, person, incident, values, {})
+
+
+async def compose_submit(request: web.Request) -> web.Response:
+    form = await _form(request)
+    data = alert_data(form)
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _signed_in(request, session)
+        incident = _incident(request, session, person)
+        values = dict(data, audience=data.get("audience", {}))
+        try:
+            parsed = parse_alert(data)
+            people, _ = resolve_audience(session, incident.id, parsed)
+        except AlertInvalid as invalid:
+            return _compose(request, session, person, incident, values, invalid.errors, status=422)
+        if form.get("handling") != "send":
+            shown = Preview(people=people, unreachable=[p for p in people if not channels_of(p)])
+            return _compose(request, session, person, incident, values, {}, shown)
+
+    def accept():
+        with transaction(services.engine) as session:
+            return compose_alert(session, incident_id=incident.id, actor_id=person.id, data=data)
+
+    try:
+        await asyncio.to_thread(accept)
+    except NotAllowed:
+        return page(request, "refused.html.j2", status=403, person=person)
+    except AlertInvalid as invalid:
+        with Session(services.engine) as session:
+            return _compose(request, session, person, incident, values, invalid.errors, status=422)
+    services.worker.wakeup.set()
+    raise web.HTTPSeeOther(f"/haendelser/{incident.id}#varsler")
+
+
+def _alert(request: web.Request, session: Session) -> Alert:
+    try:
+        alert = session.get(Alert, int(request.match_info["alert_id"]))
+    except ValueError:
+        alert = None
+    if alert is None:
+        raise web.HTTPNotFound(text="Varslet findes ikke.")
+    return alert
+
+
+async def acknowledge_page(request: web.Request) -> web.Response:
+    """The email's link. A GET changes nothing (mail scanners follow links); the button posts."""
+    with Session(engine(request)) as session:
+        person = _signed_in(request, session)
+        alert = _alert(request, session)
+        facts = alert_facts(session, alert, request.app[SERVICES].settings.public_url)
+        return page(request, "acknowledge.html.j2", person=person, alert=alert, f=facts,
+                    done=None)
+
+
+async def acknowledge_submit(request: web.Request) -> web.Response:
+    await _form(request)
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _signed_in(request, session)
+        alert = _alert(request, session)
+
+    def ack():
+        with transaction(services.engine) as session:
+            done = acknowledge(session, alert_id=alert.id, person_id=person.id, via="email")
+            facts = alert_facts(session, done.alert, services.settings.public_url)
+            return done.text, facts
+
+    try:
+        text, facts = await asyncio.to_thread(ack)
+    except NotARecipient as refusal:
+        return page(request, "refused_ack.html.j2", status=403, person=person, reason=str(refusal))
+    services.worker.wakeup.set()
+    return page(request, "acknowledge.html.j2", person=person, alert=alert, f=facts, done=text)
+
+
+async def resend_submit(request: web.Request) -> web.Response:
+    form = await _form(request)
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _signed_in(request, session)
+        if not directory.may_activate(session, person.id):
+            return page(request, "refused.html.j2", status=403, person=person)
+
+    def again():
+        with transaction(services.engine) as session:
+            delivery = resend(session, delivery_id=int(request.match_info["delivery_id"]),
+                              channel=form.get("channel", ""), actor_id=person.id)
+            return delivery.incident_id
+
+    try:
+        incident_id = await asyncio.to_thread(again)
+    except (ResendRefused, ValueError) as refusal:
+        raise web.HTTPUnprocessableEntity(text=str(refusal))
+    services.worker.wakeup.set()
+    raise web.HTTPSeeOther(f"/haendelser/{incident_id}#leveringer")
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/haendelser/{incident_id}/varsel", compose_page),
+        web.post("/haendelser/{incident_id}/varsel", compose_submit),
+        web.get("/kvitter/{alert_id}", acknowledge_page),
+        web.post("/kvitter/{alert_id}", acknowledge_submit),
+        web.post("/leveringer/{delivery_id}/send-igen", resend_submit),
+    ]
+

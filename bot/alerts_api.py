@@ -1,0 +1,157 @@
+"""JSON API for alerts: preview the audience, send, follow progress, acknowledge, re-send."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+from sqlmodel import Session
+
+from handleplaner.incidents import NotAllowed
+from handleplaner.storage import transaction
+from notifications.acknowledgements import NotARecipient, acknowledge
+from notifications.audiences import Preview, preview
+from notifications.compose import AlertInvalid, compose_alert, parse_alert, resolve_audience
+from notifications.models import Alert, Delivery
+from notifications.outbox import channels_of
+from notifications.progress import alert_progress, incident_progress
+from notifications.resend import ResendRefused, resend
+
+from .access import may_view_incident
+from .api import MAX_BODY, _incident_or_error, _person_or_401, ok, problem
+from .keys import SERVICES
+
+
+async def _json_body(request: web.Request):
+    if request.content_length and request.content_length > MAX_BODY:
+        return None, problem(413, f"Forespørgslen er for stor (højst {MAX_BODY // 1024} kB).")
+    try:
+        data = json.loads(await request.content.read(MAX_BODY + 1) or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None, problem(400, "Forespørgslen er ikke gyldig JSON.")
+    if not isinstance(data, dict):
+        return None, problem(400, "Forespørgslen skal være et JSON-objekt.")
+    return data, None
+
+
+async def preview_alert(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        incident = _incident_or_error(request, session, person)
+        try:
+            parsed = parse_alert(data)
+            people, _ = resolve_audience(session, incident.id, parsed)
+        except AlertInvalid as invalid:
+            return problem(422, "Modtagerne kan ikke findes: forespørgslen har fejl.", invalid.errors)
+        shown = Preview(people=people, unreachable=[p for p in people if not channels_of(p)])
+        return ok(shown.as_json())
+
+
+async def send_alert(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    data, error = await _json_body(request)
+    if error:
+        return error
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+        incident = _incident_or_error(request, session, person)
+
+    def accept():
+        with transaction(services.engine) as session:
+            accepted = compose_alert(session, incident_id=incident.id, actor_id=person.id, data=data)
+            return accepted, alert_progress(session, accepted.alert).as_json()
+
+    try:
+        accepted, body = await asyncio.to_thread(accept)
+    except NotAllowed as refusal:
+        return problem(403, str(refusal))
+    except AlertInvalid as invalid:
+        return problem(422, "Varslet er ikke sendt: forespørgslen har fejl.", invalid.errors)
+    services.worker.wakeup.set()
+    body["merged"] = accepted.merged
+    body["unreachable"] = accepted.unreachable
+    return ok(body, status=200 if accepted.merged else 201)
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        incident = _incident_or_error(request, session, person)
+        return ok([p.as_json() for p in incident_progress(session, incident.id)])
+
+
+def _alert_or_error(session: Session, request: web.Request, person) -> Alert:
+    try:
+        alert = session.get(Alert, int(request.match_info["alert_id"]))
+    except ValueError:
+        alert = None
+    if alert is None or not may_view_incident(session, person.id, alert.incident_id):
+        raise web.HTTPNotFound(text=json.dumps({"fejl": "Varslet findes ikke."}, ensure_ascii=False),
+                               content_type="application/json")
+    return alert
+
+
+async def acknowledge_alert(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+        alert = _alert_or_error(session, request, person)
+
+    def ack():
+        with transaction(services.engine) as session:
+            done = acknowledge(session, alert_id=alert.id, person_id=person.id, via="web")
+            return {"alert_id": alert.id, "acknowledged_at": done.at.isoformat(),
+                    "already": done.already, "quorum_reached": done.alert.state == "kvitteret",
+                    "text": done.text}
+
+    try:
+        body = await asyncio.to_thread(ack)
+    except NotARecipient as refusal:
+        return problem(403, str(refusal))
+    services.worker.wakeup.set()
+    return ok(body)
+
+
+async def resend_delivery(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    data, error = await _json_body(request)
+    if error:
+        return error
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+        try:
+            delivery = session.get(Delivery, int(request.match_info["delivery_id"]))
+        except ValueError:
+            delivery = None
+        if delivery is None or not may_view_incident(session, person.id, delivery.incident_id):
+            return problem(404, "Leveringen findes ikke.")
+    from handleplaner.directory import queries as directory
+
+    with Session(services.engine) as session:
+        if not directory.may_activate(session, person.id):
+            return problem(403, "Kun SSP Sekretariatet, styregruppen og ledergrupperne kan sende igen.")
+
+    def again():
+        with transaction(services.engine) as session:
+            return resend(session, delivery_id=delivery.id, channel=str(data.get("channel", "")),
+                          actor_id=person.id).id
+
+    try:
+        new_id = await asyncio.to_thread(again)
+    except ResendRefused as refusal:
+        return problem(422, str(refusal))
+    services.worker.wakeup.set()
+    return ok({"delivery_id": new_id}, status=201)
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/incidents/{incident_id}/alerts/preview", preview_alert),
+        web.post("/api/incidents/{incident_id}/alerts", send_alert),
+        web.get("/api/incidents/{incident_id}/alerts", list_alerts),
+        web.post("/api/alerts/{alert_id}/acknowledge", acknowledge_alert),
+        web.post("/api/deliveries/{delivery_id}/resend", resend_delivery),
+    ]
