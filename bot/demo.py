@@ -2,11 +2,13 @@
 emulator, writing what happened so a newcomer can read it in a minute.
 
 Writes DIR/graph-requests.jsonl and DIR/bot-requests.jsonl (the emulator's records of every
-request), DIR/cards/*.json (every Adaptive Card the bot sent), DIR/audit.jsonl (the incident
-record) and DIR/summary.json (counts by channel and state).
+request), DIR/cards/*.json (every Adaptive Card the bot sent, including cards redrawn after an
+acknowledgement), DIR/audit.jsonl (the incident record), DIR/alerts.json (each alert and each
+recipient's final state per channel) and DIR/summary.json (counts by channel and state).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import tempfile
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from handleplaner import record
 from handleplaner.clock import local, utcnow
@@ -67,10 +69,12 @@ def _cards(emulator) -> list[dict]:
     cards = []
     for user_id, entries in sorted(emulator.chats.items()):
         for entry in entries:
-            for attachment in entry["activity"].get("attachments") or []:
-                if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
-                    cards.append({"user_id": user_id, "activity_id": entry["id"],
-                                  "card": attachment["content"]})
+            # every version: as posted, and as replaced after an acknowledgement or follow-up
+            for activity in [*entry.get("history", []), entry["activity"]]:
+                for attachment in activity.get("attachments") or []:
+                    if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                        cards.append({"user_id": user_id, "activity_id": entry["id"],
+                                      "card": attachment["content"]})
     return cards
 
 
@@ -102,7 +106,87 @@ async def _skyderi(base: str, services, emulator) -> dict:
         person = directory.get_person(session, leader.person_id)
     status, _ = await emulator.send_to_bot(person.teams_user_id, text="hjælp")
     steps.append({"step": "leder skriver til botten", "person": person.id, "status": status})
+    # 5. Some acknowledge: with the Kvitter button in Teams, and with the link in the email.
+    alert_id = created["alert"]["id"]
+    steps += await _acknowledge_some(base, services, emulator, alert_id, rows)
+    # 6. The others stay silent: escalation runs on a fast clock (deputy, chair, secretariat).
+    steps += await _escalate_fast(services, alert_id)
     return {"incident_id": created["id"], "reference": created["reference"], "steps": steps}
+
+
+async def _acknowledge_some(base: str, services, emulator, alert_id: int, rows) -> list[dict]:
+    steps = []
+    teams_people = [r.person_id for r in rows if r.channel == "teams" and r.state == "sendt"][:3]
+    with Session(services.engine) as session:
+        people = {pid: directory.get_person(session, pid) for pid in {r.person_id for r in rows}}
+    for person_id in teams_people:
+        user = people[person_id].teams_user_id
+        entry = next(e for e in emulator.chats[user]
+                     if any(a.get("content", {}).get("actions") for a in e["activity"]["attachments"] or []))
+        status, answer = await emulator.send_to_bot(user, reply_to_id=entry["id"], invoke_value={
+            "action": {"type": "Action.Execute", "verb": "kvitter", "data": {"alert_id": alert_id}}})
+        steps.append({"step": "kvittering via Teams-kort", "person": person_id, "status": status,
+                      "svar": (answer or {}).get("statusCode")})
+    mail_people = [r.person_id for r in rows if r.channel == "email"
+                   and r.person_id not in teams_people][:2]
+    for person_id in mail_people:
+        (mail, *_) = emulator.mailboxes[people[person_id].email]
+        link = mail["body"]["content"].split('href="')[1].split('"')[0]
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            await browser.post(f"{base}/log-ind", data={"person": person_id})
+            page = await (await browser.get(link)).text()
+            csrf = page.split('name="csrf" value="')[1].split('"')[0]
+            async with browser.post(link, data={"csrf": csrf}) as response:
+                steps.append({"step": "kvittering via e-mail-link", "person": person_id,
+                              "status": response.status})
+    return steps
+
+
+async def _escalate_fast(services, alert_id: int) -> list[dict]:
+    """Move the clock on in steps of the escalation time; the worker follows the same clock."""
+    from notifications.escalation import escalate_due
+    from notifications.models import Alert
+
+    with Session(services.engine) as session:
+        after = session.get(Alert, alert_id).escalate_after_s or 600
+    start = utcnow()
+    clock = {"now": start}
+    services.worker.clock = lambda: clock["now"]
+    steps = []
+    for step in range(1, 4):
+        clock["now"] = start + timedelta(seconds=after * step + 1)
+        taken = await asyncio.to_thread(escalate_due, services.engine, clock["now"])
+        await services.worker.run_until_idle(timeout=600)
+        steps.append({"step": f"eskalering, runde {step}", "simuleret_tid_min": round(
+            (clock["now"] - start).total_seconds() / 60, 1), "trin": taken})
+    services.worker.clock = utcnow
+    return steps
+
+
+def _alerts_json(session, incident_id: int) -> list[dict]:
+    """Each alert, and each recipient's final state per channel."""
+    from notifications.models import Alert, Delivery
+    from notifications.progress import alert_progress
+
+    result = []
+    for alert in session.exec(select(Alert).where(Alert.incident_id == incident_id)
+                              .order_by(Alert.id)):
+        people: dict[str, dict] = {}
+        for d in session.exec(select(Delivery).where(Delivery.alert_id == alert.id)
+                              .order_by(Delivery.id)):
+            person = directory.get_person(session, d.person_id)
+            entry = people.setdefault(d.person_id, {
+                "person_id": d.person_id, "name": person.name, "authority": person.authority_code,
+                "escalation_level": d.escalation_level, "on_behalf_of": d.on_behalf_of,
+                "channels": {}, "acknowledged_at": None, "acknowledged_by": None})
+            entry["channels"][d.channel] = d.state
+            if d.acknowledged_at and not entry["acknowledged_at"]:
+                entry["acknowledged_at"] = d.acknowledged_at.isoformat()
+                entry["acknowledged_by"] = d.acknowledged_by
+        summary = alert_progress(session, alert).as_json()
+        summary["recipients_final"] = list(people.values())
+        result.append(summary)
+    return result
 
 
 SCENARIOS = {"skyderi": _skyderi}
@@ -142,6 +226,9 @@ async def run_scenario(name: str, out: Path) -> dict:
             _write_jsonl(out / "audit.jsonl", (record.as_dict(e) for e in entries))
             rows = overview.deliveries(session, story["incident_id"])
             broken = record.verify_chain(session, story["incident_id"])
+            alerts = _alerts_json(session, story["incident_id"])
+        (out / "alerts.json").write_text(json.dumps(alerts, ensure_ascii=False, indent=2),
+                                         encoding="utf-8")
         summary = {
             "scenario": name, "reference": story["reference"],
             "recipients": len({r.person_id for r in rows}),

@@ -5,7 +5,7 @@ was sent, the next step is taken:
 
 1. the recipient's next channel from the directory that has not been used yet;
 2. the recipient's deputy (*suppleant*);
-3. the chair of the recipient's group;
+3. the chair of the recipient's group (its formand, else the secretariat's consultant in it);
 4. the SSP Sekretariat.
 
 An acknowledgement by anyone in the chain stops it, and so does the alert's quorum. Each step is
@@ -49,6 +49,12 @@ def _chair(session: Session, person_id: str) -> Person | None:
             chair = directory.get_person(session, group.chair_id)
             if chair is not None and chair.active:
                 return chair
+        # Groups without a named chair: the formand, else the secretariat's consultant (sekretær).
+        members = directory.memberships(session, group.code)
+        for wanted in ("formand", "sekretær"):
+            for member, role in members:
+                if role == wanted and member.id != person_id:
+                    return member
     return None
 
 
@@ -73,8 +79,8 @@ def _escalate_target(session: Session, alert: Alert, target: Person, chain: list
                      taken: set[tuple[str, str]], now: datetime) -> int:
     level = max(d.escalation_level for d in chain)
     current = [d for d in chain if d.escalation_level == level]
-    if any(d.state == QUEUED for d in current):
-        return 0
+    if any(d.state == QUEUED for d in current) or all(d.state == ESCALATED for d in current):
+        return 0  # not sent yet, or the chain is used up
     since = max((d.sent_at or d.created_at) for d in current)
     if now - since < timedelta(seconds=alert.escalate_after_s):
         return 0
@@ -106,7 +112,19 @@ def _escalate_target(session: Session, alert: Alert, target: Person, chain: list
             data={"alert_id": alert.id, "target": target.id, "level": level,
                   "to": [[p.id, c] for p, c in pairs]})
         return 1
-    return 0
+    # Everyone further up the chain already has the alert: say so once, and stop.
+    silent = [d for d in current if d.state == SENT]
+    if not silent:
+        return 0
+    for delivery in silent:
+        delivery.state = ESCALATED
+        session.add(delivery)
+    record.append(session, incident_id=alert.incident_id, actor_id=record.SYSTEM,
+                  action="varsel.eskalering_opbrugt", at=now,
+                  summary=(f"Ingen kvittering fra {target.name}; suppleant, formand og "
+                           "SSP Sekretariatet har allerede fået varslet"),
+                  data={"alert_id": alert.id, "target": target.id})
+    return 1
 
 
 def escalate_alert(session: Session, alert: Alert, now: datetime) -> int:

@@ -13,6 +13,7 @@ permanent fault, or running out of attempts, fails the delivery with its reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -75,6 +76,7 @@ class DeliveryWorker:
         self.rng = random.Random(seed)
         self.backoff_base = backoff_base
         self.wakeup = asyncio.Event()
+        self._inflight: set[asyncio.Future] = set()
         self.name = f"worker-{uuid.uuid4().hex[:8]}"
 
     # Claiming ----------------------------------------------------------------------------
@@ -156,38 +158,69 @@ class DeliveryWorker:
                 if d.conversation_id}
 
     # Sending --------------------------------------------------------------------------------
-    async def _send(self, job: Job) -> tuple[Job, DeliveryResult, float]:
+    async def _process(self, job: Job, started_jobs: set[int]) -> int:
+        """Wait for room under the limits (cancellable), then call and settle (shielded: a
+        worker that is stopped finishes the calls already made and writes their outcome)."""
         limits = self.limits.get(job.channel)
+        slot = limits.requests(self._requests_needed(job)) if limits else contextlib.nullcontext()
+        async with slot:
+            started_jobs.add(id(job))
+            inner = asyncio.ensure_future(self._call_and_settle(job, limits))
+            self._inflight.add(inner)
+            inner.add_done_callback(self._inflight.discard)
+            return await asyncio.shield(inner)
+
+    async def _call_and_settle(self, job: Job, limits: ChannelLimits | None) -> int:
         started = asyncio.get_running_loop().time()
         try:
-            if limits:
-                async with limits:
-                    result = await self.channels[job.channel].send(job.message, job.recipients)
-            else:
-                result = await self.channels[job.channel].send(job.message, job.recipients)
+            result = await self.channels[job.channel].send(job.message, job.recipients)
         except Exception as error:  # a bug in a channel must not stop the worker
             log.exception("channel %s failed", job.channel)
             result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
         if result.throttled and limits:
             limits.pause(result.retry_after or 1.0)
+        duration = (asyncio.get_running_loop().time() - started) * 1000
+        await asyncio.to_thread(self._settle, job, result, duration)
         if result.ok and job.earlier_cards:
             await self._replace_earlier_cards(job, limits)
-        return job, result, (asyncio.get_running_loop().time() - started) * 1000
+        return len(job.delivery_ids)
+
+    def release(self, delivery_ids: list[int]) -> None:
+        """Give back claimed rows that were never tried, so another worker takes them at once."""
+        if not delivery_ids:
+            return
+        with transaction(self.engine) as session:
+            session.exec(update(Delivery).where(Delivery.id.in_(delivery_ids),
+                                                Delivery.state == QUEUED)
+                         .values(claimed_by=None, claimed_until=None))
+
+    @staticmethod
+    def _requests_needed(job: Job) -> int:
+        """HTTP requests the call makes: a Teams recipient without a conversation needs two."""
+        if job.channel == "teams":
+            return sum(1 if r.conversation_id else 2 for r in job.recipients)
+        return 1
 
     async def _replace_earlier_cards(self, job: Job, limits: ChannelLimits | None) -> None:
-        """Thread a follow-up in Teams: the earlier card is redrawn with a notice."""
+        """Thread a follow-up in Teams: the earlier card is redrawn with a notice. Best effort:
+        one retry after a 429's Retry-After; the new message has gone out either way."""
         channel = self.channels[job.channel]
         if not hasattr(channel, "update_card"):
             return
         for conversation_id, activity_id, card in job.earlier_cards.values():
-            try:
-                if limits:
-                    async with limits:
-                        await channel.update_card(conversation_id, activity_id, card)
-                else:
-                    await channel.update_card(conversation_id, activity_id, card)
-            except Exception:  # the new message went out; a stale old card is not worth a retry
-                log.warning("could not update the earlier card %s", activity_id, exc_info=True)
+            for _ in range(2):
+                try:
+                    if limits:
+                        async with limits:
+                            result = await channel.update_card(conversation_id, activity_id, card)
+                    else:
+                        result = await channel.update_card(conversation_id, activity_id, card)
+                except Exception:
+                    log.warning("could not update the earlier card %s", activity_id, exc_info=True)
+                    break
+                if not result.throttled:
+                    break
+                await asyncio.sleep(min(result.retry_after or 1.0, 30.0))
 
     def _settle(self, job: Job, result: DeliveryResult, duration_ms: float) -> None:
         now = self.clock()
@@ -258,17 +291,28 @@ class DeliveryWorker:
 
     # Running ------------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Claim what is due, send it, write the outcomes; return how many deliveries were tried."""
+        """Claim what is due, send it, write the outcomes; return how many deliveries were tried.
+
+        Stopped (cancelled) half-way, it hands back the rows it had not yet tried and waits for
+        the calls already made, so a restart neither loses nor repeats them."""
         ids = await asyncio.to_thread(self.claim)
         if not ids:
             return 0
         jobs = await asyncio.to_thread(self._jobs, ids)
-        tried = 0
-        for finished in asyncio.as_completed([self._send(job) for job in jobs]):
-            job, result, duration = await finished
-            await asyncio.to_thread(self._settle, job, result, duration)
-            tried += len(job.delivery_ids)
-        return tried
+        started_jobs: set[int] = set()
+        tasks = [asyncio.ensure_future(self._process(job, started_jobs)) for job in jobs]
+        try:
+            return sum(await asyncio.gather(*tasks))
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            untried = [i for job in jobs if id(job) not in started_jobs for i in job.delivery_ids]
+            await asyncio.shield(self._stop(untried))
+            raise
+
+    async def _stop(self, untried: list[int]) -> None:
+        await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        await asyncio.to_thread(self.release, untried)
 
     async def run_until_idle(self, timeout: float = 60.0) -> None:
         """Work until nothing is queued (tests and the demo)."""

@@ -39,6 +39,21 @@ def test_demo_skyderi_writes_records_cards_audit_and_summary(tmp_path):
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["record_chain_intact"] is True
-    assert summary["deliveries"]["teams"]["sendt"] == len(cards)  # the bot's text reply has no card
+    teams = summary["deliveries"]["teams"]
+    assert len(cards) >= teams["sendt"] + teams["kvitteret"] + teams["eskaleret"]
+    steps = {s["step"]: s for s in summary["steps"]}
     assert summary["steps"][0]["status"] == 403
     assert summary["steps"][1]["status"] == 201
+    assert steps["kvittering via Teams-kort"]["svar"] == 200
+    assert steps["kvittering via e-mail-link"]["status"] == 200
+    assert any(s["step"].startswith("eskalering") and s["trin"] > 0 for s in summary["steps"])
+
+    alerts = json.loads((out / "alerts.json").read_text())
+    (alert,) = alerts
+    assert alert["severity"] == "akut" and alert["requires_ack"] is True
+    finals = alert["recipients_final"]
+    acknowledged = [r for r in finals if r["acknowledged_at"]]
+    assert len(acknowledged) >= 5
+    assert any(r["escalation_level"] >= 2 and r["on_behalf_of"] for r in finals)
+    silent = [r for r in finals if r["escalation_level"] == 0 and not r["acknowledged_at"]]
+    assert silent and all("eskaleret" in r["channels"].values() for r in silent)
