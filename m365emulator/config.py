@@ -36,6 +36,11 @@ class EmulatorConfig:
     seed: int | None = None
     # Display name of the bot in activities sent to the service.
     bot_name: str = "SSP Beredskab"
+    # Teams channels the bot is installed in: [{"id": "19:...@thread.tacv2", "name": "..."}]. Empty: any
+    # channel id is accepted; otherwise an id not listed is 404 ChannelNotFound.
+    channels: list[dict] = field(default_factory=list)
+    # Port of the SMTP server (None: no SMTP server; 0: any free port), started by start_emulator.
+    smtp_port: int | None = None
 
     def __post_init__(self) -> None:
         if self.record_dir is not None and not isinstance(self.record_dir, Path):
@@ -51,6 +56,9 @@ class EmulatorConfig:
 
     def person_by_user_id(self, user_id: str) -> dict | None:
         return next((p for p in self.people if p.get("teams_user_id") == user_id), None)
+
+    def channel_by_id(self, channel_id: str) -> dict | None:
+        return next((c for c in self.channels if c.get("id") == channel_id), None)
 
     def person_by_email(self, address: str) -> dict | None:
         address = address.lower()

@@ -1,11 +1,18 @@
-"""The Bot Connector API for Teams, served under the service URL `{base}/connector/`."""
+"""The Bot Connector API for Teams, served under the service URL `{base}/connector/`.
+
+Personal chats (one user and the bot) and channel threads: `POST v3/conversations` with `isGroup: true`
+and `channelData.channel.id` starts a thread in a channel (see `channels.py`); the thread's
+conversation id then takes replies and updates like any other conversation.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from .channels import channel_from_parameters, is_channel_id
 from .connector_checks import ActivityRejected, check_outgoing_activity
 from .http_common import connector_error, emulator_of, note, read_json
+from .limits import Use
 from .teams_activities import user_id_from_member
 from .tokens import BOT_RESOURCE, TokenRejected
 
@@ -44,10 +51,13 @@ def _conversation(request: web.Request) -> dict | web.Response:
     emulator = emulator_of(request)
     conversation_id = request.match_info["conversation_id"]
     note(request, conversation_id=conversation_id)
-    conversation = emulator.conversations.get(conversation_id)
+    conversation = emulator.conversations.get(conversation_id) or emulator.channel_conversation(conversation_id)
     if conversation is None:
         return connector_error(request, 404, "ConversationNotFound", f"Conversation {conversation_id} not found.")
-    note(request, user_id=conversation["user_id"])
+    if "channel_id" in conversation:
+        note(request, channel_id=conversation["channel_id"])
+    else:
+        note(request, user_id=conversation["user_id"])
     return conversation
 
 
@@ -69,7 +79,9 @@ async def _guarded(request: web.Request) -> dict | web.Response:
     if isinstance(conversation, web.Response):
         return conversation
     quotas = emulator_of(request).quotas
-    refused = _throttled(request, quotas.teams_activity_uses(emulator_of(request).config.bot_app_id, conversation["id"]))
+    # A channel's threads are reply chains of one conversation, the channel: they share its limits.
+    limited = conversation.get("channel_id") or conversation["id"]
+    refused = _throttled(request, quotas.teams_activity_uses(emulator_of(request).config.bot_app_id, limited))
     return refused or conversation
 
 
@@ -86,9 +98,15 @@ async def create_conversation(request: web.Request) -> web.Response:
         return connector_error(request, 400, "BadSyntax", "The body is not valid JSON.")
     if not isinstance(params, dict):
         return connector_error(request, 400, "BadSyntax", "ConversationParameters must be a JSON object.")
+    if params.get("isGroup") and channel_from_parameters(params) is not None:
+        return _create_channel_thread(request, params)
     if params.get("isGroup"):
         return connector_error(
-            request, 400, "BadArgument", "The emulator creates personal (one-to-one) conversations only (isGroup false)."
+            request,
+            400,
+            "BadArgument",
+            "The emulator creates personal conversations (isGroup false) and channel threads "
+            "(isGroup true with channelData.channel.id) only.",
         )
     members = params.get("members") or []
     if len(members) != 1 or not isinstance(members[0], dict) or not members[0].get("id"):
@@ -116,6 +134,43 @@ async def create_conversation(request: web.Request) -> web.Response:
     return web.json_response(result, status=201)
 
 
+def _create_channel_thread(request: web.Request, params: dict) -> web.Response:
+    """A new thread in a Teams channel, its first post being `params["activity"]`."""
+    emulator = emulator_of(request)
+    config = emulator.config
+    channel_id = str(channel_from_parameters(params))
+    note(request, channel_id=channel_id)
+    channel_data = params["channelData"]
+    tenant = params.get("tenantId") or (channel_data.get("tenant") or {}).get("id")
+    if not tenant:
+        return connector_error(request, 400, "BadArgument", "A tenant id is required (tenantId or channelData.tenant.id).")
+    if str(tenant).lower() != config.tenant_id.lower():
+        return connector_error(request, 403, "Forbidden", f"The bot is not installed in tenant {tenant}.")
+    bot = params.get("bot")
+    if isinstance(bot, dict) and bot.get("id") not in (None, config.bot_app_id, f"28:{config.bot_app_id}"):
+        return connector_error(request, 400, "BadArgument", f"Unknown bot id {bot.get('id')}.")
+    if not is_channel_id(channel_id):
+        return connector_error(
+            request, 400, "BadArgument", f"{channel_id} is not a channel id (19:...@thread.tacv2)."
+        )
+    if not emulator.channel_accepted(channel_id):
+        return connector_error(
+            request, 404, "ChannelNotFound", f"Channel {channel_id} not found, or the bot is not installed in its team."
+        )
+    if params.get("activity") is None:
+        return connector_error(request, 400, "BadArgument", "A channel conversation needs an activity to start the thread.")
+    try:
+        activity = check_outgoing_activity(params["activity"])
+    except ActivityRejected as exc:
+        return connector_error(request, exc.status, exc.code, exc.message)
+    refused = _throttled(request, [Use(emulator.quotas.teams_conversation, channel_id)])
+    if refused:
+        return refused
+    conversation = emulator.start_channel_thread(channel_id, activity)
+    note(request, conversation_id=conversation["id"], activity_id=conversation["thread_id"])
+    return web.json_response({"id": conversation["id"], "activityId": conversation["thread_id"]}, status=201)
+
+
 @routes.get(CONVERSATIONS + "/{conversation_id}/members", name="bot:members")
 async def conversation_members(request: web.Request) -> web.Response:
     refused = _authorize(request)
@@ -125,6 +180,15 @@ async def conversation_members(request: web.Request) -> web.Response:
     if isinstance(conversation, web.Response):
         return conversation
     emulator = emulator_of(request)
+    if "channel_id" in conversation:
+        # The team's members: the emulator's people with a Teams identity.
+        return web.json_response(
+            [
+                {"id": f"29:{p['teams_user_id']}", "aadObjectId": p["teams_user_id"], "name": p.get("name") or ""}
+                for p in emulator.config.people
+                if p.get("teams_user_id")
+            ]
+        )
     user_id = conversation["user_id"]
     person = emulator.config.person_by_user_id(user_id) or {}
     member = {"id": f"29:{user_id}", "aadObjectId": user_id, "name": emulator.user_name(user_id)}

@@ -2,7 +2,7 @@
 
 The JSON accepted by `POST /_emulator/faults` (every field optional):
 
-    {"apis": ["graph", "bot"],          # which APIs: graph, bot, token (default graph and bot)
+    {"apis": ["graph", "bot"],          # which APIs: graph, bot, token, smtp (default graph and bot)
      "latency_ms": [200, 800],          # added delay, uniform between min and max
      "error_rate": 0.3,                 # share of requests answered with an error status
      "error_status": 503,               # or a list, e.g. [500, 503], one drawn per error
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-FAULT_APIS = frozenset({"graph", "bot", "token"})
+FAULT_APIS = frozenset({"graph", "bot", "token", "smtp"})
 DEFAULT_FAULT_APIS = frozenset({"graph", "bot"})
 FIELDS = frozenset(
     {

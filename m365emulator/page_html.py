@@ -1,4 +1,7 @@
-"""The emulator's pages as HTML (Danish labels): overview, a mailbox, a chat with the bot."""
+"""The emulator's pages as HTML (Danish labels): overview, a mailbox, a chat with the bot.
+
+A Teams channel's page is in `channel_html.py`.
+"""
 
 from __future__ import annotations
 
@@ -67,6 +70,12 @@ def _flash(message: str | None) -> str:
 
 
 # Overview ------------------------------------------------------------------------------
+def channel_ids(emulator: Emulator) -> list[str]:
+    """Teams channels: the configured ones first (in their order), then others the bot posted in."""
+    ids = [str(c["id"]) for c in emulator.config.channels if c.get("id")]
+    return ids + sorted(c for c in emulator.channels if c not in ids)
+
+
 def overview_page(emulator: Emulator) -> str:
     config = emulator.config
     people = config.people
@@ -90,6 +99,12 @@ def overview_page(emulator: Emulator) -> str:
             f'<td><a href="/chat/{quote(user_id)}">{esc(user_id)}</a></td>'
             f"<td>{len(entries)}</td><td>{sent}</td></tr>"
         )
+    channel_rows = [
+        f"<tr><td>{esc(emulator.channel_name(channel_id))}</td>"
+        f'<td><a href="/kanal/{quote(channel_id, safe="")}">{esc(channel_id)}</a></td>'
+        f"<td>{len(emulator.channels.get(channel_id, []))}</td></tr>"
+        for channel_id in channel_ids(emulator)
+    ]
     notices = []
     if not config.bot_endpoint:
         notices.append("Der er ikke sat et bot-endpoint op: brugernes beskeder og knaptryk kan ikke sendes til botten.")
@@ -105,7 +120,9 @@ def overview_page(emulator: Emulator) -> str:
     body = (
         "".join(f'<p class="notice">{esc(n)}</p>' for n in notices)
         + f'<p class="meta">Adresse: {esc(emulator.base_url)} · Tenant: {esc(config.tenant_id)} · '
-        f"Bot-app: {esc(config.bot_app_id)} · Bot-endpoint: {esc(config.bot_endpoint or 'ikke sat op')}</p>"
+        f"Bot-app: {esc(config.bot_app_id)} · Bot-endpoint: {esc(config.bot_endpoint or 'ikke sat op')}"
+        + (f" · SMTP-port: {esc(emulator.smtp_port)}" if emulator.smtp_port else "")
+        + "</p>"
         + "<h2>Postkasser</h2>"
         + (
             "<table><tr><th>Navn</th><th>Adresse</th><th>Modtaget</th><th>Sendt</th></tr>"
@@ -121,6 +138,12 @@ def overview_page(emulator: Emulator) -> str:
             + "</table>"
             if chat_rows
             else "<p>Ingen chats endnu.</p>"
+        )
+        + "<h2>Teams-kanaler</h2>"
+        + (
+            "<table><tr><th>Kanal</th><th>Kanal-id</th><th>Tråde fra botten</th></tr>" + "".join(channel_rows) + "</table>"
+            if channel_rows
+            else "<p>Ingen kanaler endnu.</p>"
         )
         + "<h2>Seneste forespørgsler</h2>"
         + (

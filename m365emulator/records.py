@@ -1,4 +1,4 @@
-"""The record of every request to the token endpoint, Graph and the Bot Connector."""
+"""The record of every request to the token endpoint, Graph, the Bot Connector and the SMTP server."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ SECRET_FORM_FIELDS = ("client_secret", "client_assertion")
 JSONL_FILES = {
     "graph": "graph-requests.jsonl",
     "token": "graph-requests.jsonl",
+    "smtp": "graph-requests.jsonl",
     "bot": "bot-requests.jsonl",
     "to_bot": "bot-requests.jsonl",
 }

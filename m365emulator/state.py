@@ -1,4 +1,4 @@
-"""The emulator's state: mailboxes, Teams chats, conversations, records, faults, keys and limits."""
+"""The emulator's state: mailboxes, Teams chats and channels, conversations, records, faults, keys and limits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from . import bot_client
+from .channels import thread_conversation_id
 from .config import EmulatorConfig
 from .faults import Faults, Outcome
 from .keys import SigningKey, shared_key
@@ -68,6 +69,13 @@ class Emulator:
         self.conversations: dict[str, dict] = {}
         # activities sent to the bot, with the bot's answer
         self.to_bot: list[dict] = []
+        # Teams channel id -> threads the bot started there (oldest first), each with its "replies"
+        self.channels: dict[str, list[dict]] = {}
+        # thread conversation id ("<channel id>;messageid=<root id>") ->
+        # {"id", "channel_id", "thread_id", "tenant_id", "conversation_type": "channel", "created_at"}
+        self.channel_conversations: dict[str, dict] = {}
+        # The SMTP server's port once started (EmulatorConfig.smtp_port), else None.
+        self.smtp_port: int | None = None
         self._activity_ids = ActivityIds()
         self._base_url: str | None = None
 
@@ -200,6 +208,8 @@ class Emulator:
         self.chats.clear()
         self.conversations.clear()
         self.to_bot.clear()
+        self.channels.clear()
+        self.channel_conversations.clear()
         self.log.clear()
         self.quotas.reset()
         self.faults = None
@@ -254,6 +264,8 @@ class Emulator:
 
     def post_activity(self, conversation_id: str, activity: dict, *, reply_to_id: str | None = None) -> str:
         """Store an activity the bot posted; KeyError if the conversation is unknown."""
+        if conversation_id in self.channel_conversations:
+            return self._post_in_thread(conversation_id, activity, reply_to_id=reply_to_id)
         conversation = self.conversations[conversation_id]
         activity_id = self.new_activity_id()
         stored = dict(activity, id=activity_id)
@@ -278,6 +290,8 @@ class Emulator:
 
     def chat_entry(self, conversation_id: str, activity_id: str) -> dict:
         """The stored activity; KeyError if the conversation or the activity is unknown."""
+        if conversation_id in self.channel_conversations:
+            return self._thread_entry(conversation_id, activity_id)
         conversation = self.conversations[conversation_id]
         for entry in self.chats.get(conversation["user_id"], []):
             if entry["id"] == activity_id:
@@ -313,6 +327,77 @@ class Emulator:
         else:
             return
         self.update_activity(conversation["id"], activity_id, updated)
+
+    # Teams channels ------------------------------------------------------------------------
+    def channel_accepted(self, channel_id: str) -> bool:
+        """Any channel when none are configured (the bot is taken to be installed in its team)."""
+        return not self.config.channels or self.config.channel_by_id(channel_id) is not None
+
+    def channel_name(self, channel_id: str) -> str:
+        channel = self.config.channel_by_id(channel_id)
+        return str(channel["name"]) if channel and channel.get("name") else channel_id
+
+    def channel_conversation(self, conversation_id: str) -> dict | None:
+        """The thread behind a conversation id `<channel id>;messageid=<root id>`, if the bot started it."""
+        return self.channel_conversations.get(conversation_id)
+
+    def start_channel_thread(self, channel_id: str, activity: dict) -> dict:
+        """A new thread in a channel with `activity` as its first post; the thread's conversation."""
+        activity_id = self.new_activity_id()
+        conversation_id = thread_conversation_id(channel_id, activity_id)
+        conversation = {
+            "id": conversation_id,
+            "channel_id": channel_id,
+            "thread_id": activity_id,
+            "tenant_id": self.config.tenant_id,
+            "conversation_type": "channel",
+            "created_at": utc_now_iso(),
+        }
+        self.channel_conversations[conversation_id] = conversation
+        entry = self._channel_entry(conversation, activity_id, activity, reply_to_id=None)
+        entry["replies"] = []
+        self.channels.setdefault(channel_id, []).append(entry)
+        return conversation
+
+    def _channel_entry(self, conversation: dict, activity_id: str, activity: dict, *, reply_to_id: str | None) -> dict:
+        stored = dict(activity, id=activity_id)
+        stored.setdefault("timestamp", utc_now_iso())
+        if reply_to_id:
+            stored.setdefault("replyToId", reply_to_id)
+        return {
+            "id": activity_id,
+            "conversation_id": conversation["id"],
+            "channel_id": conversation["channel_id"],
+            "activity": stored,
+            "version": 1,
+            "history": [],
+            "posted_at": stored["timestamp"],
+            "updated_at": None,
+            "reply_to_id": reply_to_id,
+            "deleted": False,
+        }
+
+    def _thread_root(self, conversation_id: str) -> dict:
+        conversation = self.channel_conversations[conversation_id]
+        for entry in self.channels.get(conversation["channel_id"], []):
+            if entry["id"] == conversation["thread_id"]:
+                return entry
+        raise KeyError(conversation_id)
+
+    def _post_in_thread(self, conversation_id: str, activity: dict, *, reply_to_id: str | None) -> str:
+        conversation = self.channel_conversations[conversation_id]
+        root = self._thread_root(conversation_id)
+        activity_id = self.new_activity_id()
+        entry = self._channel_entry(conversation, activity_id, activity, reply_to_id=reply_to_id or root["id"])
+        root["replies"].append(entry)
+        return activity_id
+
+    def _thread_entry(self, conversation_id: str, activity_id: str) -> dict:
+        root = self._thread_root(conversation_id)
+        for entry in [root, *root["replies"]]:
+            if entry["id"] == activity_id:
+                return entry
+        raise KeyError(activity_id)
 
     # Activities to the bot -----------------------------------------------------------------
     async def send_to_bot(
