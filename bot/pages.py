@@ -180,7 +180,8 @@ async def incident_page(request: web.Request) -> web.Response:
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],
                     activator=activator, deliveries=rows, counts=overview.counts(rows),
                     entries=record.entries(session, incident.id), dansk=dansk,
-                    pending=any(r.state == "i_koe" for r in rows))
+                    pending=any(r.state == "i_koe" for r in rows) or any(
+                        r.state == "sendt" for r in rows if r.channel in ("teams", "email")))
 
 
 def routes() -> list[web.RouteDef]:

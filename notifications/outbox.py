@@ -37,7 +37,11 @@ def first_channels(person, severity: str) -> list[str]:
     """Where an alert goes first: Akut on every reachable channel (never Teams alone), otherwise
     the person's first channel; escalation moves on to the next."""
     reachable = channels_of(person)
-    return reachable if severity == "akut" else reachable[:1]
+    if severity != "akut":
+        return reachable[:1]
+    if reachable == ["teams"] and person.email:
+        reachable.append("email")  # Akut never goes by Teams alone
+    return reachable
 
 
 @dataclass

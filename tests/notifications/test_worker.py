@@ -181,3 +181,16 @@ async def test_people_without_a_reachable_channel_are_named(engine):
             restored = directory.get_person(session, unreachable_id)
             restored.channels = original
             session.add(restored)
+
+
+def test_akut_never_goes_by_teams_alone_and_others_start_on_the_first_channel():
+    from types import SimpleNamespace
+
+    from notifications.outbox import first_channels
+
+    teams_only = SimpleNamespace(channels="teams", teams_user_id="u1", email="a@b.example")
+    both = SimpleNamespace(channels="email,teams", teams_user_id="u2", email="c@d.example")
+    assert first_channels(teams_only, "akut") == ["teams", "email"]
+    assert first_channels(teams_only, "varsling") == ["teams"]
+    assert first_channels(both, "akut") == ["email", "teams"]
+    assert first_channels(both, "orientering") == ["email"]
