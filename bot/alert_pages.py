@@ -164,7 +164,8 @@ async def resend_submit(request: web.Request) -> web.Response:
     def again():
         with transaction(services.engine) as session:
             delivery = resend(session, delivery_id=int(request.match_info["delivery_id"]),
-                              channel=form.get("channel", ""), actor_id=person.id)
+                              channel=form.get("channel", ""), actor_id=person.id,
+                              available=tuple(services.worker.channels))
             return delivery.incident_id
 
     try:

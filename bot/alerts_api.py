@@ -137,7 +137,8 @@ async def resend_delivery(request: web.Request) -> web.Response:
     def again():
         with transaction(services.engine) as session:
             return resend(session, delivery_id=delivery.id, channel=str(data.get("channel", "")),
-                          actor_id=person.id).id
+                          actor_id=person.id,
+                          available=tuple(services.worker.channels)).id
 
     try:
         new_id = await asyncio.to_thread(again)

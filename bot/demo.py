@@ -207,8 +207,9 @@ async def run_scenario(name: str, out: Path) -> dict:
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     emulator, emulator_runner = await start_emulator(
         EmulatorConfig(bot_endpoint=f"{base}/api/messages", record_dir=out, seed=7,
-                       latency_ms=(5, 40)), port=0)
+                       latency_ms=(5, 40), smtp_port=0), port=0)
     settings = demo_settings(emulator.base_url, public_url=base, worker_poll_seconds=0.2,
+                             smtp_port=emulator.smtp_port,
                              database_url=f"sqlite:///{workdir / 'beredskab.db'}")
     runner = web.AppRunner(create_app(settings))
     await runner.setup()

@@ -28,6 +28,8 @@ _ENV = environment()
 _ENV.globals.update(INCIDENT_TYPES=INCIDENT_TYPES, SEVERITIES=SEVERITIES, STATE_LABELS=STATE_LABELS,
                     DELIVERY_STATES=DELIVERY_STATES, TITLE_MAX=TITLE_MAX,
                     DESCRIPTION_MAX=DESCRIPTION_MAX)
+_ENV.filters["kanal"] = lambda code: {"teams": "Teams", "email": "E-mail",
+                                      "smtp": "E-mail (SMTP)"}.get(code, code)
 _ENV.filters["lokal"] = lambda moment: local(moment).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -171,7 +173,9 @@ async def incident_page(request: web.Request) -> web.Response:
         from notifications.progress import incident_progress
         from notifications.resend import other_channels
 
-        resend_options = {r.delivery_id: other_channels(session, session.get(Delivery, r.delivery_id))
+        available = tuple(request.app[SERVICES].worker.channels)
+        resend_options = {r.delivery_id: other_channels(session, session.get(Delivery, r.delivery_id),
+                                                        available)
                           for r in rows if r.state == "fejlet"}
         return page(request, "incident.html.j2", person=person, incident=incident,
                     progress=incident_progress(session, incident.id),

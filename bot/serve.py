@@ -25,7 +25,7 @@ async def start_demo_emulator(public_url: str, port: int, record_dir=None):
     from m365emulator import EmulatorConfig, start_emulator
 
     config = EmulatorConfig(bot_endpoint=f"{public_url}/api/messages", record_dir=record_dir,
-                            latency_ms=(20, 120))
+                            latency_ms=(20, 120), smtp_port=0)
     return await start_emulator(config, host="127.0.0.1", port=port)
 
 
@@ -37,7 +37,7 @@ async def serve(*, host: str, port: int, demo: bool, emulator_port: int) -> int:
         emulator, emulator_runner = await start_demo_emulator(public_url, emulator_port)
         base = Settings()  # database URL and tuning from the environment
         settings = demo_settings(emulator.base_url, public_url=public_url,
-                                 database_url=base.database_url)
+                                 database_url=base.database_url, smtp_port=emulator.smtp_port)
     else:
         settings = load_settings()
     app = create_app(settings)

@@ -17,6 +17,7 @@ from handleplaner.directory import DEMO_ORGANISATION, import_directory_file
 from handleplaner.directory.models import Person
 from handleplaner.storage import alembic_config, make_engine, upgrade_database
 from notifications.channels.email import GraphMailChannel, graph_client
+from notifications.channels.smtp import SmtpMailChannel
 from notifications.channels.teams import ConnectorClients, TeamsChatChannel
 from notifications.escalation import escalate_due
 from notifications.limits import ChannelLimits, SlidingWindow
@@ -29,7 +30,7 @@ from .connector_factory import ConnectorClientFactory
 from .settings import Settings, SettingsError
 
 
-def demo_settings(emulator_url: str, **overrides) -> Settings:
+def demo_settings(emulator_url: str, *, smtp_port: int | None = None, **overrides) -> Settings:
     """Settings that point every Microsoft 365 address at the local emulator."""
     from m365emulator.config import (DEFAULT_BOT_APP_ID, DEFAULT_BOT_APP_SECRET,
                                      DEFAULT_TENANT_ID)
@@ -43,6 +44,9 @@ def demo_settings(emulator_url: str, **overrides) -> Settings:
         bot_openid_metadata_url=f"{base}/botframework/v1/.well-known/openidconfiguration",
         session_secret=secrets.token_urlsafe(32),
     )
+    if smtp_port:
+        host = emulator_url.split("//", 1)[1].rsplit(":", 1)[0]
+        values.update(smtp_host=host, smtp_port=smtp_port, smtp_sender="ssp-beredskab@kk.example")
     values.update(overrides)
     return Settings(**values)
 
@@ -100,6 +104,8 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
                                concurrency=max(1, int(settings.teams_requests_per_second))),
         "email": ChannelLimits([SlidingWindow(settings.mail_messages_per_minute, 60.0)],
                                concurrency=settings.mail_concurrency),
+        "smtp": ChannelLimits([SlidingWindow(settings.mail_messages_per_minute, 60.0)],
+                              concurrency=settings.mail_concurrency),
     }
 
 
@@ -118,6 +124,12 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
                                   sender=settings.sender_mailbox,
                                   max_batch=settings.mail_max_recipients),
     }
+    if settings.smtp_host:
+        channels["smtp"] = SmtpMailChannel(
+            host=settings.smtp_host, port=settings.smtp_port,
+            sender=settings.smtp_sender or settings.sender_mailbox,
+            starttls=settings.smtp_starttls, username=settings.smtp_username or None,
+            password=settings.smtp_password or None)
     worker = DeliveryWorker(engine, channels, limits=channel_limits(settings),
                             link_base=settings.public_url,
                             max_attempts=settings.delivery_max_attempts)

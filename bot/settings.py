@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     bot_issuer: str = "https://api.botframework.com"
     sender_mailbox: str = "ssp-beredskab@kk.example"
 
+    # SMTP: the second mail route (function mailboxes, and when Graph cannot deliver)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = ""
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+
     worker_poll_seconds: float = 0.5
     teams_requests_per_second: float = 50.0
     mail_messages_per_minute: int = 30

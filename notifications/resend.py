@@ -14,27 +14,36 @@ from .models import FAILED, QUEUED, Delivery
 from .outbox import channels_of
 
 
+CHANNEL_LABELS = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
+
+
 class ResendRefused(Exception):
     pass
 
 
-def other_channels(session: Session, delivery: Delivery) -> list[str]:
-    """Channels the failed delivery could be re-sent on (reachable, not yet used for it)."""
+def other_channels(session: Session, delivery: Delivery,
+                   available: tuple[str, ...] = ("teams", "email", "smtp")) -> list[str]:
+    """Channels the failed delivery could be re-sent on: the person's reachable channels and
+    the SMTP mail route, not yet used for this alert, and configured (``available``)."""
     person = session.get(Person, delivery.person_id)
+    if person is None:
+        return []
     used = set(session.exec(select(Delivery.channel).where(
         Delivery.alert_id == delivery.alert_id, Delivery.person_id == delivery.person_id)))
-    return [c for c in channels_of(person) if c not in used] if person else []
+    candidates = channels_of(person) + (["smtp"] if person.email else [])
+    return [c for c in candidates if c not in used and c in available]
 
 
 def resend(session: Session, *, delivery_id: int, channel: str, actor_id: str,
-           now: datetime | None = None) -> Delivery:
+           now: datetime | None = None,
+           available: tuple[str, ...] = ("teams", "email", "smtp")) -> Delivery:
     moment = now or utcnow()
     failed = session.get(Delivery, delivery_id)
     if failed is None:
         raise ResendRefused("Leveringen findes ikke.")
     if failed.state != FAILED:
         raise ResendRefused("Kun fejlede leveringer kan sendes igen.")
-    if channel not in other_channels(session, failed):
+    if channel not in other_channels(session, failed, available):
         raise ResendRefused(f"Kan ikke sendes igen via '{channel}': kanalen er brugt eller ikke "
                             "mulig for modtageren.")
     lock_incident(session, failed.incident_id)
@@ -48,7 +57,7 @@ def resend(session: Session, *, delivery_id: int, channel: str, actor_id: str,
     record.append(session, incident_id=failed.incident_id, actor_id=actor_id,
                   action="varsel.sendt_igen", at=moment,
                   summary=(f"Fejlet varsel til {person.name} sendes igen via "
-                           f"{'Teams' if channel == 'teams' else 'e-mail'}"),
+                           f"{CHANNEL_LABELS.get(channel, channel)}"),
                   data={"failed_delivery_id": failed.id, "delivery_id": again.id,
                         "channel": channel})
     return again

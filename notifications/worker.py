@@ -40,6 +40,8 @@ from .messages import alert_message
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+SECOND_ROUTE = "smtp"
+CHANNEL_NAMES = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
 
@@ -243,6 +245,8 @@ class DeliveryWorker:
                     self._keep_conversation(session, recipient.person_id, result.conversation_id, now)
                 self._record(session, delivery, recipient, outcome, result, now)
                 session.add(delivery)
+                if outcome == "permanent":
+                    self._second_route(session, delivery, recipient, now)
 
     def _apply(self, delivery: Delivery, result: DeliveryResult, now: datetime) -> str:
         if result.ok:
@@ -259,6 +263,26 @@ class DeliveryWorker:
         delivery.state = FAILED
         return "permanent"
 
+    def _second_route(self, session: Session, delivery: Delivery, recipient: Recipient,
+                      now: datetime) -> None:
+        """Mail that Graph could not deliver goes again by SMTP, the second mail route."""
+        if delivery.channel != "email" or SECOND_ROUTE not in self.channels:
+            return
+        exists = session.exec(select(Delivery.id).where(
+            Delivery.alert_id == delivery.alert_id, Delivery.person_id == delivery.person_id,
+            Delivery.channel == SECOND_ROUTE)).first()
+        if exists is not None:
+            return
+        session.add(Delivery(alert_id=delivery.alert_id, incident_id=delivery.incident_id,
+                             person_id=delivery.person_id, channel=SECOND_ROUTE, state=QUEUED,
+                             next_attempt_at=now, created_at=now,
+                             escalation_level=delivery.escalation_level,
+                             on_behalf_of=delivery.on_behalf_of))
+        record.append(session, incident_id=delivery.incident_id, actor_id=record.SYSTEM,
+                      action="varsel.anden_rute", at=now,
+                      summary=f"E-mail til {recipient.name} sendes igen via SMTP (anden postrute)",
+                      data={"delivery_id": delivery.id, "alert_id": delivery.alert_id})
+
     @staticmethod
     def _keep_conversation(session: Session, person_id: str, conversation_id: str,
                            now: datetime) -> None:
@@ -273,7 +297,7 @@ class DeliveryWorker:
     @staticmethod
     def _record(session: Session, delivery: Delivery, recipient: Recipient, outcome: str,
                 result: DeliveryResult, now: datetime) -> None:
-        channel = "Teams" if delivery.channel == "teams" else "e-mail"
+        channel = CHANNEL_NAMES.get(delivery.channel, delivery.channel)
         if outcome == "sendt":
             action, summary = "varsel.leveret", f"Varsel leveret til {recipient.name} via {channel}"
         elif outcome == "permanent":

@@ -113,7 +113,8 @@ def free_port() -> int:
 async def emulator(tmp_path):
     from m365emulator import EmulatorConfig, start_emulator
 
-    emulator, runner = await start_emulator(EmulatorConfig(record_dir=tmp_path / "records", seed=1))
+    emulator, runner = await start_emulator(EmulatorConfig(record_dir=tmp_path / "records", seed=1,
+                                                                   smtp_port=0))
     yield emulator
     await runner.cleanup()
 
@@ -132,7 +133,7 @@ async def service(emulator, demo_database):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = demo_settings(emulator.base_url, public_url=base, database_url=url,
-                             worker_poll_seconds=0.05)
+                             worker_poll_seconds=0.05, smtp_port=emulator.smtp_port)
     app = create_app(settings, start_worker=False)
     server = TestServer(app, host="127.0.0.1", port=port)
     client = TestClient(server)

@@ -344,3 +344,22 @@ async def test_worker_stopped_mid_fanout_and_restarted_loses_and_repeats_nothing
     teams_rows = [d for d in rows if d.channel == "teams"]
     assert len(received) == len(teams_rows)
     assert {people[d.person_id].teams_user_id for d in teams_rows} == {u for u, _ in received}
+
+
+async def test_mail_graph_cannot_deliver_goes_by_the_smtp_route(service):
+    emulator = service.emulator
+    await service.client.session.post(f"{emulator.base_url}/_emulator/faults", json={
+        "apis": ["graph"], "error_rate": 1.0, "error_status": 400})
+    person_id, incident_id = await activated(service)
+    await service.services.worker.run_until_idle(timeout=60)
+    with Session(service.engine) as session:
+        rows = list(session.exec(select(Delivery).where(Delivery.incident_id == incident_id)))
+        actions = [e.action for e in record.entries(session, incident_id)]
+        people = {p.id: p for p in directory.list_people(session)}
+    mail_people = {d.person_id for d in rows if d.channel == "email"}
+    assert {d.state for d in rows if d.channel == "email"} == {"fejlet"}
+    assert {d.person_id for d in rows if d.channel == "smtp" and d.state == "sendt"} == mail_people
+    assert actions.count("varsel.anden_rute") == len(mail_people)
+    for person_id in mail_people:
+        (mail,) = emulator.mailboxes[people[person_id].email]
+        assert mail["route"] == "smtp" and "Beredskab aktiveret" in mail["subject"]
