@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from handleplaner.clock import utcnow
 from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, activate
 from handleplaner.storage import transaction
-from notifications.audiences import activation_audience
+from notifications.audiences import activation_audience, activation_groups
+from notifications.channel_posts import enqueue_channel_posts
 from notifications.outbox import Accepted, enqueue_alert
 
 
@@ -41,4 +42,7 @@ def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any]
             dedupe_key=f"aktivering:{incident.reference}", now=moment,
             requires_ack=incident.severity == "akut",
             escalate_after_s=escalate_after_s if incident.severity == "akut" else None)
+        enqueue_channel_posts(session, accepted.alert,
+                              activation_groups(session, activation.area_codes,
+                                                incident.whole_city), moment)
     return Activated(incident=incident, alert=accepted)

@@ -30,7 +30,8 @@ def alert_data(form) -> dict:
     audience = {name: list(form.getall(name, [])) for name in MULTI}
     audience["whole_city"] = form.get("whole_city") == "ja"
     data = {"kind": form.get("kind", "besked"), "severity": form.get("severity", ""),
-            "text": form.get("text", ""), "requires_ack": form.get("requires_ack") == "ja"}
+            "text": form.get("text", ""), "requires_ack": form.get("requires_ack") == "ja",
+            "post_in_channels": form.get("post_in_channels") == "ja"}
     if any(audience[name] for name in MULTI):
         data["audience"] = audience
     for name in ("quorum_per_authority", "escalate_after_minutes"):

@@ -181,11 +181,22 @@ async def incident_page(request: web.Request) -> web.Response:
                     progress=incident_progress(session, incident.id),
                     may_compose=directory.may_activate(session, person.id),
                     resend_options=resend_options,
+                    channel_posts=_channel_posts(session, incident.id),
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],
                     activator=activator, deliveries=rows, counts=overview.counts(rows),
                     entries=record.entries(session, incident.id), dansk=dansk,
                     pending=any(r.state == "i_koe" for r in rows) or any(
                         r.state == "sendt" for r in rows if r.channel in ("teams", "email")))
+
+
+def _channel_posts(session: Session, incident_id: int) -> list:
+    from sqlmodel import select
+
+    from handleplaner.directory.models import Group
+    from notifications.models import ChannelPost
+
+    return list(session.exec(select(ChannelPost, Group).join(Group, Group.code == ChannelPost.group_code)
+                             .where(ChannelPost.incident_id == incident_id).order_by(ChannelPost.id)))
 
 
 def routes() -> list[web.RouteDef]:

@@ -17,7 +17,9 @@ from handleplaner.directory import DEMO_ORGANISATION, import_directory_file
 from handleplaner.directory.models import Person
 from handleplaner.storage import alembic_config, make_engine, upgrade_database
 from notifications.channels.email import GraphMailChannel, graph_client
+from notifications.channel_posts import ChannelPoster
 from notifications.channels.smtp import SmtpMailChannel
+from notifications.channels.teams_channel import TeamsChannelPoster
 from notifications.channels.teams import ConnectorClients, TeamsChatChannel
 from notifications.escalation import escalate_due
 from notifications.limits import ChannelLimits, SlidingWindow
@@ -130,9 +132,14 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
             sender=settings.smtp_sender or settings.sender_mailbox,
             starttls=settings.smtp_starttls, username=settings.smtp_username or None,
             password=settings.smtp_password or None)
-    worker = DeliveryWorker(engine, channels, limits=channel_limits(settings),
-                            link_base=settings.public_url,
-                            max_attempts=settings.delivery_max_attempts)
+    limits = channel_limits(settings)
+    poster = ChannelPoster(engine, TeamsChannelPoster(connectors, service_url=settings.connector_url,
+                                                      bot_app_id=settings.bot_app_id,
+                                                      tenant_id=settings.tenant_id),
+                           link_base=settings.public_url, limits=limits["teams"],
+                           max_attempts=settings.delivery_max_attempts)
+    worker = DeliveryWorker(engine, channels, limits=limits, link_base=settings.public_url,
+                            max_attempts=settings.delivery_max_attempts, channel_poster=poster)
     services = Services(
         settings=settings, engine=engine, http=http, tokens=tokens, connectors=connectors,
         worker=worker,

@@ -28,6 +28,21 @@ def activation_audience(session: Session, area_codes: list[str]) -> list:
     return sorted((p for p in people.values() if p.active), key=lambda p: (p.name, p.id))
 
 
+def activation_groups(session: Session, area_codes: list[str], whole_city: bool) -> set[str]:
+    """Groups whose Teams channels get the activation: the ledergrupper covering the areas
+    (the city-wide SSP+ group only for the whole city) and the SSP Sekretariat."""
+    all_areas = directory.area_codes(session)
+    covered: dict[str, set[str]] = {}
+    for code, area in session.exec(select(GroupArea.group_code, GroupArea.area_code)
+                                   .join(Group, Group.code == GroupArea.group_code)
+                                   .where(Group.kind == "ledergruppe")):
+        covered.setdefault(code, set()).add(area)
+    chosen = {code for code, areas in covered.items()
+              if areas & set(area_codes) and (whole_city or not all_areas <= areas)}
+    chosen |= {g.code for g in directory.list_groups(session, kind="sekretariat")}
+    return chosen
+
+
 class AudienceSpec(BaseModel):
     """Who should get an alert. Groups and group kinds × areas pick groups; authorities and roles
     narrow their members. With only authorities and/or roles, everyone active is the base."""
@@ -88,6 +103,11 @@ def _check_references(session: Session, spec: AudienceSpec) -> None:
         errors.setdefault("areas", "vælg områder eller 'hele byen' til gruppetyperne")
     if errors:
         raise AudienceInvalid(errors)
+
+
+def spec_groups(session: Session, spec: AudienceSpec) -> set[str]:
+    """The groups the spec picks (explicit groups, and group kinds in the areas)."""
+    return _groups(session, spec)
 
 
 def _groups(session: Session, spec: AudienceSpec) -> set[str]:

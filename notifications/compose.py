@@ -16,7 +16,8 @@ from handleplaner.directory.models import Person
 from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident, lock_incident
 from handleplaner.incidents.service import _danish_errors
 
-from .audiences import AudienceInvalid, AudienceSpec, resolve
+from .audiences import AudienceInvalid, AudienceSpec, resolve, spec_groups
+from .channel_posts import enqueue_channel_posts, incident_channel_groups, parent_groups
 from .models import ALERT_KINDS, Alert, Delivery
 from .outbox import Accepted, enqueue_alert
 
@@ -41,6 +42,7 @@ class AlertRequest(BaseModel):
     requires_ack: bool = False
     quorum_per_authority: int | None = Field(default=None, ge=1, le=50)
     escalate_after_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+    post_in_channels: bool = False  # also post in the chosen groups' Teams channels
 
     @field_validator("kind")
     @classmethod
@@ -86,10 +88,20 @@ def original_audience(session: Session, alert: Alert) -> list[Person]:
     return sorted(people, key=lambda p: (p.name, p.id))
 
 
-def _root_alert(session: Session, incident_id: int) -> Alert | None:
+def _root_alert(session: Session, incident_id: int, *, first: bool = False) -> Alert | None:
+    """The alert a follow-up follows: an update follows the latest alert, normaldrift the first
+    (the activation)."""
+    order = (Alert.created_at, Alert.id) if first else (Alert.created_at.desc(), Alert.id.desc())
     return session.exec(select(Alert).where(Alert.incident_id == incident_id,
                                             Alert.parent_alert_id.is_(None))
-                        .order_by(Alert.created_at.desc(), Alert.id.desc())).first()
+                        .order_by(*order)).first()
+
+
+def everyone_alerted(session: Session, incident_id: int) -> list[Person]:
+    """Everyone any alert about the incident reached: the audience of normaldrift."""
+    ids = set(session.exec(select(Delivery.person_id).where(Delivery.incident_id == incident_id)))
+    people = session.exec(select(Person).where(Person.id.in_(ids), Person.active == True))  # noqa: E712
+    return sorted(people, key=lambda p: (p.name, p.id))
 
 
 def dedupe_key(incident_id: int, request: AlertRequest, parent_id: int | None,
@@ -108,10 +120,12 @@ def resolve_audience(session: Session, incident_id: int, request: AlertRequest
     parent = None
     if request.kind in ("opdatering", "normaldrift"):
         parent = (session.get(Alert, request.parent_alert_id) if request.parent_alert_id
-                  else _root_alert(session, incident_id))
+                  else _root_alert(session, incident_id, first=request.kind == "normaldrift"))
         if parent is None or parent.incident_id != incident_id:
             raise AlertInvalid({"parent_alert_id": "der er intet tidligere varsel at følge op på"})
         if request.audience is None:
+            if request.kind == "normaldrift" and not request.parent_alert_id:
+                return everyone_alerted(session, incident_id), parent
             return original_audience(session, parent), parent
     try:
         return resolve(session, request.audience), parent
@@ -134,7 +148,7 @@ def compose_alert(session: Session, *, incident_id: int, actor_id: str,
     if not audience:
         raise AlertInvalid({"audience": "modtagervalget giver ingen personer"})
     lock_incident(session, incident_id)
-    return enqueue_alert(
+    accepted = enqueue_alert(
         session, incident_id=incident_id, kind=request.kind, severity=request.severity,
         exercise=incident.exercise, title=f"{ALERT_KINDS[request.kind]}: {incident.title}",
         body=request.text, audience=audience, actor_id=actor_id,
@@ -145,3 +159,11 @@ def compose_alert(session: Session, *, incident_id: int, actor_id: str,
                           if request.escalate_after_minutes else None),
         parent_alert_id=parent.id if parent else None,
         audience_spec=request.audience.to_json() if request.audience else "{}")
+    if not accepted.merged:
+        groups = parent_groups(session, accepted.alert) if parent else set()
+        if request.kind == "normaldrift" and not request.parent_alert_id:
+            groups |= incident_channel_groups(session, incident_id)
+        if request.post_in_channels and request.audience is not None:
+            groups |= spec_groups(session, request.audience)
+        enqueue_channel_posts(session, accepted.alert, groups, moment)
+    return accepted

@@ -92,3 +92,26 @@ class TeamsConversation(SQLModel, table=True):
     conversation_id: str = Field(max_length=256)
     service_url: str = Field(max_length=512)
     created_at: datetime
+
+
+class ChannelPost(SQLModel, table=True):
+    """An alert posted into a group's Teams channel (a thread started by the bot). Worked off by
+    the delivery worker like the deliveries; follow-ups reply in the thread."""
+    __tablename__ = "channel_post"
+    __table_args__ = (UniqueConstraint("alert_id", "group_code", name="uq_channel_post_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    group_code: str = Field(foreign_key="directory_group.code", max_length=64)
+    channel_id: str = Field(max_length=128)
+    state: str = Field(max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    conversation_id: str | None = Field(default=None, max_length=256)
+    activity_id: str | None = Field(default=None, max_length=256)
+    created_at: datetime

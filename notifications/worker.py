@@ -67,7 +67,8 @@ class DeliveryWorker:
     def __init__(self, engine: Engine, channels: dict[str, Channel], *,
                  limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
                  batch_size: int = 500, clock: Callable[[], datetime] = utcnow,
-                 seed: int | None = None, backoff_base: float = BACKOFF_BASE) -> None:
+                 seed: int | None = None, backoff_base: float = BACKOFF_BASE,
+                 channel_poster=None) -> None:
         self.engine = engine
         self.channels = channels
         self.limits = limits
@@ -78,6 +79,9 @@ class DeliveryWorker:
         self.rng = random.Random(seed)
         self.backoff_base = backoff_base
         self.wakeup = asyncio.Event()
+        self.channel_poster = channel_poster
+        if channel_poster is not None:
+            channel_poster.clock = lambda: self.clock()
         self._inflight: set[asyncio.Future] = set()
         self.name = f"worker-{uuid.uuid4().hex[:8]}"
 
@@ -319,14 +323,15 @@ class DeliveryWorker:
 
         Stopped (cancelled) half-way, it hands back the rows it had not yet tried and waits for
         the calls already made, so a restart neither loses nor repeats them."""
+        posted = await self.channel_poster.run_once() if self.channel_poster else 0
         ids = await asyncio.to_thread(self.claim)
         if not ids:
-            return 0
+            return posted
         jobs = await asyncio.to_thread(self._jobs, ids)
         started_jobs: set[int] = set()
         tasks = [asyncio.ensure_future(self._process(job, started_jobs)) for job in jobs]
         try:
-            return sum(await asyncio.gather(*tasks))
+            return posted + sum(await asyncio.gather(*tasks))
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
@@ -352,7 +357,8 @@ class DeliveryWorker:
 
     def pending(self) -> int:
         with Session(self.engine) as session:
-            return len(list(session.exec(select(Delivery.id).where(Delivery.state == QUEUED))))
+            queued = len(list(session.exec(select(Delivery.id).where(Delivery.state == QUEUED))))
+        return queued + (self.channel_poster.pending() if self.channel_poster else 0)
 
     async def run_forever(self, poll_seconds: float) -> None:
         while True:

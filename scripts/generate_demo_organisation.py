@@ -120,6 +120,17 @@ OCR_VARIANTS = {"ø": "(?:ø|o|oe|g|@|e|s)", "æ": "(?:æ|ae|a|e|z)", "å": "(?:
                 "ü": "(?:ü|u|ue)", "é": "(?:é|e)"}
 
 
+
+#: Group kinds that have their own Teams channel for alerts in the demo organisation.
+CHANNEL_KINDS = ("styregruppe", "chefgruppe", "sekretariat", "ledergruppe")
+
+
+def teams_channel_id(code: str) -> str:
+    """A deterministic, fictional Teams channel id for a group."""
+    import hashlib
+
+    return f"19:{hashlib.sha256(code.encode()).hexdigest()[:32]}@thread.tacv2"
+
 def name_pattern(name: str) -> re.Pattern:
     """A pattern finding ``name`` in OCR'd text: æøå misread, any middle name, either order."""
     def word(text: str) -> str:
@@ -437,6 +448,8 @@ def render(org: Organisation) -> str:
             out.append(f"    areas: [{', '.join(group['areas'])}]")
         if group["chair"]:
             out.append(f"    chair: {group['chair']}")
+        if group["kind"] in CHANNEL_KINDS:
+            out.append(f"    teams_channel: {q(teams_channel_id(group['code']))}")
         out.append("    members:")
         for person_id, role in group["members"]:
             out.append(f"      - {{person: {person_id}, role: {q(role)}}}")

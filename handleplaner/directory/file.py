@@ -17,6 +17,7 @@ List positions in field names count from 0. The format::
         name: SSP-ledergruppe 1
         areas: [indre-noerrebro]   # or "all" for every area in the file
         chair: p0001               # optional; must also be a member
+        teams_channel: "19:…@thread.tacv2"   # optional; the group's Teams channel for alerts
         members:
           - {person: p0001, role: ssp-leder}   # role: see models.MEMBERSHIP_ROLES
     people:
@@ -50,7 +51,8 @@ SECTIONS = ("authorities", "areas", "groups", "people")
 AUTHORITY_KEYS = {"code": True, "name": True, "fixed_party": False}
 AREA_KEYS = {"code": True, "name": True, "bydel": True}
 GROUP_KEYS = {"code": True, "kind": True, "name": True, "areas": False, "chair": False,
-              "members": False}
+              "teams_channel": False, "members": False}
+TEAMS_CHANNEL = re.compile(r"^19:[0-9A-Za-z_\-]+@thread\.(tacv2|skype)$")
 MEMBER_KEYS = {"person": True, "role": False}
 PERSON_KEYS = {"id": True, "name": True, "title": False, "role": True, "authority": True,
                "email": True, "teams_user_id": False, "deputy": False, "channels": False,
@@ -138,6 +140,7 @@ class GroupData:
     areas: tuple[str, ...] = ()
     chair: str | None = None
     members: tuple[MemberData, ...] = ()
+    teams_channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -519,6 +522,11 @@ class _Checker:
             chair = self.text(entry, "chair", path, required=False, max_length=32)
             if chair:
                 self.person_refs.append((path + ("chair",), chair))
+            channel = self.text(entry, "teams_channel", path, required=False, max_length=128)
+            if channel and not TEAMS_CHANNEL.match(channel):
+                self.add(path + ("teams_channel",), f"{_show(channel)} er ikke et Teams-kanal-id "
+                                                    "(19:…@thread.tacv2)")
+                channel = None
             group_areas = self.group_areas(entry, path, kind, all_areas)
             members = self.members(entry, path, kind)
             if members is not None:
@@ -527,7 +535,7 @@ class _Checker:
                 continue
             if code and kind and name and group_areas is not None and members is not None:
                 out.append(GroupData(code=code, kind=kind, name=name, areas=group_areas,
-                                     chair=chair, members=tuple(members)))
+                                     chair=chair, members=tuple(members), teams_channel=channel))
         return out
 
     def check_chair(self, path: tuple, chair: str | None, members: list[MemberData]) -> None:

@@ -130,7 +130,7 @@ def import_directory(session: Session, data: DirectoryData) -> ImportReport:
     for group in data.groups:
         _upsert(session, report, "group", Group, group.code,
                 dict(code=group.code, kind=group.kind, name=group.name, chair_id=group.chair,
-                     active=True))
+                     teams_channel_id=group.teams_channel, active=True))
     session.flush()
 
     for person in data.people:

@@ -110,6 +110,7 @@ class Group(SQLModel, table=True):
     kind: str = Field(max_length=32, index=True)  # one of GROUP_KINDS
     name: str = Field(max_length=200)
     chair_id: str | None = Field(default=None, foreign_key="directory_person.id", max_length=32)
+    teams_channel_id: str | None = Field(default=None, max_length=128)  # alerts posted there
     active: bool = True
 
 

@@ -363,3 +363,32 @@ async def test_mail_graph_cannot_deliver_goes_by_the_smtp_route(service):
     for person_id in mail_people:
         (mail,) = emulator.mailboxes[people[person_id].email]
         assert mail["route"] == "smtp" and "Beredskab aktiveret" in mail["subject"]
+
+
+async def test_alerts_are_posted_in_the_groups_teams_channels_and_followups_reply_in_thread(service):
+    from notifications.models import ChannelPost
+
+    person_id, incident_id = await activated(service)
+    await service.services.worker.run_until_idle(timeout=60)
+    with Session(service.engine) as session:
+        posts = list(session.exec(select(ChannelPost).where(ChannelPost.incident_id == incident_id)))
+        groups = {g.code: g for g in directory.list_groups(session)}
+    assert {p.group_code for p in posts} == {"ledergruppe-1", "sekretariat"}
+    assert {p.state for p in posts} == {"sendt"}
+    emulator = service.emulator
+    for post in posts:
+        (thread,) = emulator.channels[groups[post.group_code].teams_channel_id]
+        assert thread["activity"]["attachments"][0]["content"]["type"] == "AdaptiveCard"
+
+    await send(service, person_id, incident_id, {
+        "severity": "varsling", "text": "Til styregruppens orientering", "post_in_channels": True,
+        "audience": {"groups": ["styregruppe"]}})
+    await send(service, person_id, incident_id, {
+        "kind": "normaldrift", "severity": "orientering", "text": "Normaldrift."})
+    await service.services.worker.run_until_idle(timeout=60)
+    (styre,) = emulator.channels[groups["styregruppe"].teams_channel_id]
+    assert "Til styregruppens orientering" in str(styre["activity"])
+    (thread,) = emulator.channels[groups["ledergruppe-1"].teams_channel_id]
+    assert len(thread["replies"]) == 1 and "Normaldrift." in str(thread["replies"][0])
+    assert thread["version"] == 2  # the first card now says the beredskab is over
+    assert "Beredskabet er afsluttet (normaldrift)" in str(thread["activity"])
