@@ -64,8 +64,8 @@ class ClientCredentialsTokens:
                 body = await response.json(content_type=None)
                 if response.status != 200 or "access_token" not in (body or {}):
                     detail = (body or {}).get("error_description") or (body or {}).get("error")
-                    raise TokenError(f"token endpoint answered {response.status}: {detail}")
+                    raise TokenError(f"token-endpoint svarede {response.status}: {detail}")
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            raise TokenError(f"token endpoint unreachable: {error!r}") from error
+            raise TokenError(f"forbindelsesfejl: token-endpoint kan ikke nås ({error!r})") from error
         return _Cached(token=body["access_token"],
                        expires_at=self._clock() + float(body.get("expires_in", 3599)))

@@ -115,6 +115,7 @@ async def emulator(tmp_path):
 
     emulator, runner = await start_emulator(EmulatorConfig(record_dir=tmp_path / "records", seed=1,
                                                                    smtp_port=0))
+    emulator.runner = runner
     yield emulator
     await runner.cleanup()
 
@@ -140,7 +141,9 @@ async def service(emulator, demo_database):
     await client.start_server()
     emulator.config.bot_endpoint = f"{base}/api/messages"
     emulator.config.people = emulator_people(engine)
-    yield Running(client=client, services=app[SERVICES], emulator=emulator, base=base)
+    running = Running(client=client, services=app[SERVICES], emulator=emulator, base=base)
+    running.emulator_runner = emulator.runner
+    yield running
     await client.close()
 
 

@@ -392,3 +392,36 @@ async def test_alerts_are_posted_in_the_groups_teams_channels_and_followups_repl
     assert len(thread["replies"]) == 1 and "Normaldrift." in str(thread["replies"][0])
     assert thread["version"] == 2  # the first card now says the beredskab is over
     assert "Beredskabet er afsluttet (normaldrift)" in str(thread["activity"])
+
+
+async def test_an_emulator_outage_delays_but_loses_nothing(service):
+    """Microsoft is down (connections refused) when the alert is accepted; once it is back,
+    every delivery goes out, once."""
+    from aiohttp import web as aioweb
+
+    from m365emulator.app import create_emulator_app
+
+    emulator = service.emulator
+    host, port = emulator.base_url.split("//")[1].split(":")
+    await service.emulator_runner.cleanup()  # the outage
+    service.services.worker.backoff_base = 0.05
+    person_id, incident_id = await activated(service)
+    for _ in range(3):
+        await service.services.worker.run_once()
+        await asyncio.sleep(0.2)
+    with Session(service.engine) as session:
+        rows = list(session.exec(select(Delivery).where(Delivery.incident_id == incident_id)))
+    assert {d.state for d in rows} == {"i_koe"} and max(d.attempts for d in rows) >= 1
+    assert all(d.last_error for d in rows if d.attempts)  # the reason is kept
+
+    back = aioweb.AppRunner(create_emulator_app(emulator))  # Microsoft is back, same address
+    await back.setup()
+    await aioweb.TCPSite(back, host, int(port)).start()
+    try:
+        await service.services.worker.run_until_idle(timeout=120)
+        with Session(service.engine) as session:
+            rows = list(session.exec(select(Delivery).where(Delivery.incident_id == incident_id)))
+        assert {d.state for d in rows} == {"sendt"}
+        assert all(len(entries) == 1 for entries in emulator.chats.values())
+    finally:
+        await back.cleanup()
