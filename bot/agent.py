@@ -91,10 +91,52 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
+    def _decide(self, aad_object_id: str | None, verb: str, data: dict) -> tuple[int, dict | str]:
+        """Godkend / Afvis / Kommentér on the styregruppe's card."""
+        from sqlmodel import select
+
+        from handleplaner.plans.service import PlanInvalid, PlanRefused, decide
+        from notifications.messages import approval_message
+
+        with transaction(self.engine) as session:
+            person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
+            if person is None:
+                return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+            try:
+                version_id = int(data.get("version_id"))
+            except (TypeError, ValueError):
+                return 400, "Kortet mangler planens version."
+            try:
+                done = decide(session, version_id=version_id, person_id=person.id, decision=verb,
+                              comment=str(data.get("comment") or ""), via="teams")
+            except (PlanInvalid, PlanRefused) as error:
+                return 403 if isinstance(error, PlanRefused) else 400, str(error)
+            alert = session.exec(select(Alert).where(Alert.plan_version_id == version_id,
+                                                     Alert.kind == "godkendelse")).first()
+            verb_text = {"godkend": "godkendte", "afvis": "afviste", "kommentar": "kommenterede"}[verb]
+            outcome = f"{person.name} {verb_text} version {done.version.number}."
+            if done.version.state in ("godkendt", "afvist"):
+                outcome += f" Planen er {done.version.state}."
+            card = approval_message(session, alert, self.link_base, outcome=outcome,
+                                    with_pdf=False).card
+        self.on_change()
+        return 200, card
+
     async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
         action = invoke_value.action
         verb = getattr(action, "verb", None)
         data = getattr(action, "data", None) or {}
+        if verb in ("godkend", "afvis", "kommentar"):
+            sender = turn_context.activity.from_property
+            status, result = await asyncio.to_thread(
+                self._decide, getattr(sender, "aad_object_id", None), verb, data)
+            if status != 200:
+                return AdaptiveCardInvokeResponse(
+                    status_code=status, type="application/vnd.microsoft.error",
+                    value={"code": "Refused", "message": result})
+            return AdaptiveCardInvokeResponse(status_code=200,
+                                              type="application/vnd.microsoft.card.adaptive",
+                                              value=result)
         if verb != "kvitter":
             return AdaptiveCardInvokeResponse(
                 status_code=400, type="application/vnd.microsoft.error",

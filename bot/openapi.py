@@ -72,6 +72,65 @@ def _alert_paths() -> dict:
     }
 
 
+def _plan_paths() -> dict:
+    obj = {"type": "object"}
+    body = lambda schema: {"required": True, "content": {"application/json": {"schema": schema}}}  # noqa: E731
+    plan = [_path_param("plan_id")]
+    return {
+        "/api/plan-templates": {"get": {
+            "summary": "Planskabeloner (filtrér med ?incident_type=)",
+            "responses": {"200": _json({"type": "array", "items": obj}, "OK"), **_errors(401)}}},
+        "/api/incidents/{incident_id}/plan": {
+            "get": {"summary": "Hændelsens handleplan (udkast, indsatser, versioner)",
+                    "parameters": [_path_param("incident_id")],
+                    "responses": {"200": _json(obj, "OK"), **_errors(401, 403, 404)}},
+            "post": {"summary": "Udarbejd handleplan fra en skabelon",
+                     "parameters": [_path_param("incident_id")],
+                     "requestBody": body({"type": "object", "required": ["template"], "properties": {
+                         "template": {"type": "string"}, "period_days": {"type": "integer"}}}),
+                     "responses": {"201": _json(obj, "Udkast"), **_errors(400, 401, 403, 404, 422)}}},
+        "/api/plans/{plan_id}/measures": {"post": {
+            "summary": "Tilføj indsats", "parameters": plan, "requestBody": body(obj),
+            "responses": {"201": _json(obj, "Tilføjet"), **_errors(400, 401, 403, 404, 422)}}},
+        "/api/plans/{plan_id}/measures/{key}": {
+            "patch": {"summary": "Ret, omplanlæg eller overdrag en indsats",
+                      "parameters": plan + [{"name": "key", "in": "path", "required": True,
+                                             "schema": {"type": "string"}}],
+                      "requestBody": body(obj),
+                      "responses": {"200": _json(obj, "Rettet"), **_errors(400, 401, 403, 404, 422)}},
+            "delete": {"summary": "Fjern en indsats",
+                       "parameters": plan + [{"name": "key", "in": "path", "required": True,
+                                              "schema": {"type": "string"}}],
+                       "responses": {"200": _json(obj, "Fjernet"), **_errors(401, 403, 404, 422)}}},
+        "/api/plans/{plan_id}/send": {"post": {
+            "summary": "Frys en ny version og send den til styregruppen",
+            "parameters": plan, "requestBody": body({"type": "object", "properties": {
+                "rule": {"type": "string", "enum": ["formand", "et-medlem", "flertal"]}}}),
+            "responses": {"201": _json(obj, "Sendt"), **_errors(400, 401, 403, 404, 422)}}},
+        "/api/plans/{plan_id}/extend": {"post": {
+            "summary": "Forlæng perioden (begrundelse og ny slutdato)",
+            "parameters": plan, "requestBody": body({"type": "object", "required": ["new_end", "reason"],
+                                                     "properties": {"new_end": {"type": "string", "format": "date-time"},
+                                                                    "reason": {"type": "string"}}}),
+            "responses": {"200": _json(obj, "Forlænget"), **_errors(400, 401, 403, 404, 422)}}},
+        "/api/plans/{plan_id}/versions/{number}": {"get": {
+            "summary": "En frosset version med ændringer i forhold til den forrige",
+            "parameters": plan + [_path_param("number")],
+            "responses": {"200": _json(obj, "OK"), **_errors(401, 404)}}},
+        "/api/plans/{plan_id}/versions/{number}/sikkerby": {"post": {
+            "summary": "Send versionen uden personoplysninger til Team Sikker By (afvises, hvis der findes CPR-numre eller fortrolige navne)",
+            "parameters": plan + [_path_param("number")],
+            "responses": {"201": _json(obj, "Sendt"), **_errors(401, 403, 404)}}},
+        "/api/plan-versions/{version_id}/decisions": {"post": {
+            "summary": "Styregruppen: godkend, afvis eller kommentér en version",
+            "parameters": [_path_param("version_id")],
+            "requestBody": body({"type": "object", "required": ["decision"], "properties": {
+                "decision": {"type": "string", "enum": ["godkend", "afvis", "kommentar"]},
+                "comment": {"type": "string"}}}),
+            "responses": {"200": _json(obj, "Registreret"), **_errors(400, 401, 403, 404, 422)}}},
+    }
+
+
 def openapi_document(server_url: str) -> dict:
     from notifications.compose import AlertRequest
 
@@ -116,5 +175,6 @@ def openapi_document(server_url: str) -> dict:
             "/api/incidents/{incident_id}/record": _incident_path(
                 "Hændelsesloggen", {"type": "array", "items": {"type": "object"}}),
             **_alert_paths(),
+            **_plan_paths(),
         },
     }

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Akut activation alerts must be acknowledged; silence escalates after this many minutes.
     activation_escalate_minutes: float = Field(10.0, gt=0)
     escalation_check_seconds: float = Field(15.0, gt=0)
+    # Who approves a plan for the styregruppe: formand | et-medlem | flertal
+    approval_rule: str = Field("formand", pattern="^(formand|et-medlem|flertal)$")
 
     @field_validator("public_url", "graph_base_url", "connector_url")
     @classmethod

@@ -33,9 +33,81 @@ def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged:
 
 
 def alert_message(session: Session, alert: Alert, link_base: str, **kwargs) -> AlertMessage:
+    if alert.kind == "godkendelse":
+        return approval_message(session, alert, link_base)
+    if alert.kind == "sikkerby":
+        return sikkerby_message(session, alert, link_base)
     facts = alert_facts(session, alert, link_base, **kwargs)
     texts = alert_texts(facts)
     return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=texts["subject"],
                         text=texts["text"], facts=tuple(facts.fact_list()),
                         severity=alert.severity, exercise=alert.exercise, link=facts.link,
                         card=texts["card"], html=texts["html"])
+
+
+def approval_message(session: Session, alert: Alert, link_base: str, *,
+                     outcome: str = "", with_pdf: bool = True) -> AlertMessage:
+    """The plan version sent to the styregruppe: a card with Godkend / Afvis / Kommentér and an
+    email with the plan as PDF."""
+    from handleplaner.clock import dansk
+    from handleplaner.plans.documents import render_plan_pdf
+    from handleplaner.plans.models import PlanVersion
+    from handleplaner.plans.service import version_snapshot
+    from datetime import datetime
+
+    from .rendering import render, render_json
+
+    version = session.get(PlanVersion, alert.plan_version_id)
+    snap = version_snapshot(session, version)
+    base = link_base.rstrip("/")
+    link = f"{base}/planer/{version.plan_id}/versioner/{version.number}"
+    prefix = "ØVELSE – " if alert.exercise else ""
+    subject = (f"{prefix}Til godkendelse: {snap['kind_label']} version {version.number} – "
+               f"{snap['incident']['reference']}")
+    per_authority: dict[str, int] = {}
+    for m in snap["measures"]:
+        per_authority[m["authority"]] = per_authority.get(m["authority"], 0) + 1
+    facts = [("Hændelse", f"{snap['incident']['reference']}: {snap['incident']['type_label']}"),
+             ("Område", ", ".join(snap["incident"]["areas"])),
+             ("Periode", f"{dansk(datetime.fromisoformat(snap['period']['start']))} – "
+                         f"{dansk(datetime.fromisoformat(snap['period']['end']))}"),
+             ("Indsatser", ", ".join(f"{a}: {n}" for a, n in sorted(per_authority.items()))),
+             ("Version", str(version.number)),
+             ("Godkendelse", snap["approval"]["rule_label"])]
+    context = {"subject": subject, "heading": f"{snap['kind_label']} til godkendelse",
+               "plan": snap, "facts": facts, "link": link, "version_id": version.id,
+               "exercise": alert.exercise, "outcome": outcome}
+    attachments = ((f"handleplan-v{version.number}.pdf", "application/pdf",
+                    render_plan_pdf(snap)),) if with_pdf else ()
+    return AlertMessage(
+        alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
+        text=f"{subject}\n{link}", facts=tuple(facts), severity=alert.severity,
+        exercise=alert.exercise, link=link, card=render_json("teams/approval.json.j2", **context),
+        html=render("email/approval.html.j2", **context),
+        attachments=attachments)
+
+
+def sikkerby_message(session: Session, alert: Alert, link_base: str) -> AlertMessage:
+    """The plan without personal data for Team Sikker By: the document itself, and as PDF."""
+    from handleplaner.plans.documents import render_plan_html, render_plan_pdf
+    from handleplaner.plans.models import PlanVersion
+    from handleplaner.plans.privacy import assert_shareable
+    from handleplaner.plans.service import version_snapshot
+
+    version = session.get(PlanVersion, alert.plan_version_id)
+    snap = version_snapshot(session, version)
+    assert_shareable(snap)  # checked again at sending: the guard is not only in the UI
+    prefix = "ØVELSE – " if alert.exercise else ""
+    subject = (f"{prefix}{snap['kind_label']} for {', '.join(snap['incident']['areas'])} "
+               f"({snap['incident']['reference']}) – version uden personoplysninger")
+    card = {"type": "AdaptiveCard", "version": "1.5",
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "body": [{"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder"},
+                     {"type": "TextBlock", "text": "Planen er sendt som e-mail med PDF.",
+                      "wrap": True}]}
+    return AlertMessage(
+        alert_id=alert.id, incident_id=alert.incident_id, subject=subject, text=subject,
+        facts=(), severity=alert.severity, exercise=alert.exercise, link="", card=card,
+        html=render_plan_html(snap, variant="sikkerby"),
+        attachments=((f"handleplan-v{version.number}-sikkerby.pdf", "application/pdf",
+                      render_plan_pdf(snap, variant="sikkerby")),))

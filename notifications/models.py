@@ -13,7 +13,8 @@ DELIVERY_STATES = {QUEUED: "I kø", SENT: "Sendt", FAILED: "Fejlet", ACKNOWLEDGE
                    ESCALATED: "Eskaleret"}
 # Alert kinds; code -> Danish label.
 ALERT_KINDS = {"aktivering": "Aktivering", "besked": "Varsel", "opdatering": "Opdatering",
-               "normaldrift": "Normaldrift"}
+               "normaldrift": "Normaldrift", "godkendelse": "Handleplan til godkendelse",
+               "sikkerby": "Handleplan til Team Sikker By"}
 ALERT_STATES = {"aktiv": "Aktiv", "kvitteret": "Kvitteret (kvorum nået)", "afsluttet": "Afsluttet"}
 
 
@@ -39,6 +40,8 @@ class Alert(SQLModel, table=True):
     audience: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     state: str = Field(default="aktiv", max_length=16)  # aktiv | kvitteret | afsluttet
     closed_at: datetime | None = None
+    # A plan version sent to the styregruppe for approval (kind "godkendelse").
+    plan_version_id: int | None = Field(default=None, foreign_key="plan_version.id")
 
 
 class Delivery(SQLModel, table=True):

@@ -67,7 +67,8 @@ def enqueue_alert(session: Session, *, incident_id: int, kind: str, severity: st
                   exercise: bool, title: str, body: str, audience: list, actor_id: str,
                   dedupe_key: str, now: datetime | None = None, requires_ack: bool = False,
                   quorum_per_authority: int | None = None, escalate_after_s: int | None = None,
-                  parent_alert_id: int | None = None, audience_spec: str = "{}") -> Accepted:
+                  parent_alert_id: int | None = None, audience_spec: str = "{}",
+                  plan_version_id: int | None = None, all_channels: bool = False) -> Accepted:
     """Write the alert, its deliveries and the record entry; the caller commits."""
     if (found := _existing(session, dedupe_key)) is not None:
         return found
@@ -76,7 +77,8 @@ def enqueue_alert(session: Session, *, incident_id: int, kind: str, severity: st
                   title=title, body=body, created_at=moment, created_by=actor_id,
                   dedupe_key=dedupe_key, requires_ack=requires_ack,
                   quorum_per_authority=quorum_per_authority, escalate_after_s=escalate_after_s,
-                  parent_alert_id=parent_alert_id, audience=audience_spec)
+                  parent_alert_id=parent_alert_id, audience=audience_spec,
+                  plan_version_id=plan_version_id)
     try:
         with session.begin_nested():
             session.add(alert)
@@ -89,7 +91,7 @@ def enqueue_alert(session: Session, *, incident_id: int, kind: str, severity: st
         return found
     deliveries, unreachable = [], []
     for person in audience:
-        channels = first_channels(person, severity)
+        channels = channels_of(person) if all_channels else first_channels(person, severity)
         if not channels:
             unreachable.append(person.id)
         for channel in channels:

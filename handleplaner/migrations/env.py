@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import handleplaner.directory.models  # noqa: F401  (registers the tables)
 import handleplaner.incidents.models  # noqa: F401
+import handleplaner.plans.models  # noqa: F401
 import handleplaner.record.models  # noqa: F401
 import notifications.models  # noqa: F401
 

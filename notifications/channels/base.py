@@ -31,6 +31,8 @@ class AlertMessage:
     link: str
     card: dict = field(default_factory=dict, hash=False)
     html: str = ""
+    # (file name, content type, bytes), e.g. the plan's PDF for the styregruppe
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 @dataclass

@@ -18,6 +18,7 @@ from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.file_attachment import FileAttachment
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.message import Message
 from msgraph.generated.models.recipient import Recipient as GraphRecipient
@@ -90,6 +91,10 @@ class GraphMailChannel:
                 body=ItemBody(content_type=BodyType.Html, content=message.html or message.text),
                 to_recipients=[_address(self.sender)],
                 bcc_recipients=[_address(a) for a in addresses],
+                attachments=[FileAttachment(odata_type="#microsoft.graph.fileAttachment",
+                                            name=name, content_type=content_type,
+                                            content_bytes=content)
+                             for name, content_type, content in message.attachments] or None,
             ),
             save_to_sent_items=False,
         )

@@ -61,6 +61,10 @@ class SmtpMailChannel:
         mime.set_content(message.text, subtype="plain", charset="utf-8", cte="quoted-printable")
         if message.html:
             mime.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
+        for name, content_type, content in message.attachments:
+            maintype, _, subtype = content_type.partition("/")
+            mime.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream",
+                                filename=name)
         return mime
 
     async def send(self, message: AlertMessage, recipients: Sequence[Recipient]) -> DeliveryResult:

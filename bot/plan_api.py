@@ -1,0 +1,290 @@
+"""JSON API and documents for the fælles handleplan."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+from sqlmodel import Session, select
+
+from handleplaner.clock import iso_utc
+from handleplaner.plans import service as plans
+from handleplaner.plans.documents import render_plan_html, render_plan_pdf
+from handleplaner.plans.models import PLAN_STATES, Plan, PlanVersion
+from handleplaner.plans.privacy import PersonalDataFound, assert_shareable
+from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
+from handleplaner.storage import transaction
+from notifications.plan_alerts import request_approval, share_with_sikker_by
+
+from .access import may_view_incident
+from .alerts_api import _json_body
+from .api import _incident_or_error, _person_or_401, ok, problem
+from .keys import SERVICES
+
+
+def plan_json(session: Session, plan: Plan) -> dict:
+    return {
+        "id": plan.id, "incident_id": plan.incident_id, "kind": plan.kind,
+        "template": plan.template_code, "title": plan.title, "purpose": plan.purpose,
+        "background": plan.background, "state": plan.state, "state_label": PLAN_STATES[plan.state],
+        "period": {"start": iso_utc(plan.period_start), "end": iso_utc(plan.period_end)},
+        "evaluation": {"at": iso_utc(plan.evaluation_at), "text": plan.evaluation_text},
+        "measures": [{"key": m.key, "title": m.title, "measure_type": m.measure_type,
+                      "authority": m.authority_code, "responsible": m.responsible_id,
+                      "starts_at": iso_utc(m.starts_at), "ends_at": iso_utc(m.ends_at),
+                      "status": m.status, "description": m.description, "notes": m.notes,
+                      "confidential": m.confidential} for m in plans.measures(session, plan.id)],
+        "communication": [{"audience": c.audience, "what": c.what, "when": iso_utc(c.when_at),
+                           "confidentiality": c.confidentiality}
+                          for c in plans.communication(session, plan.id)],
+        "versions": [{"id": v.id, "number": v.number, "state": v.state,
+                      "frozen_at": iso_utc(v.frozen_at), "rule": v.approval_rule}
+                     for v in plans.versions(session, plan.id)],
+    }
+
+
+def _errors(error: Exception) -> web.Response:
+    if isinstance(error, plans.PlanRefused):
+        return problem(403, str(error))
+    if isinstance(error, plans.PlanInvalid):
+        return problem(422, "Handleplanen er ikke ændret: forespørgslen har fejl.", error.errors)
+    if isinstance(error, PlanTemplateError):
+        return problem(422, "Skabelonen kan ikke bruges; ingen plan er lavet.",
+                       {"template": str(error)})
+    raise error
+
+
+def _plan_or_404(request: web.Request, session: Session, person) -> Plan:
+    try:
+        plan = session.get(Plan, int(request.match_info["plan_id"]))
+    except ValueError:
+        plan = None
+    if plan is None or not may_view_incident(session, person.id, plan.incident_id):
+        raise web.HTTPNotFound(text=json.dumps({"fejl": "Planen findes ikke."}, ensure_ascii=False),
+                               content_type="application/json")
+    return plan
+
+
+async def _change(request: web.Request, work, status: int = 200):
+    """Run ``work(session, person)`` in a transaction; map refusals to JSON errors."""
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+
+    def run():
+        with transaction(services.engine) as session:
+            return work(session, person)
+
+    try:
+        result = await asyncio.to_thread(run)
+    except (plans.PlanRefused, plans.PlanInvalid, PlanTemplateError) as error:
+        return _errors(error)
+    services.worker.wakeup.set()
+    return ok(result, status=status)
+
+
+async def templates(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        _person_or_401(request, session)
+    try:
+        found = load_plan_templates()
+    except PlanTemplateError as error:
+        return problem(500, f"Skabelonerne kan ikke indlæses:\n{error}")
+    wanted = request.query.get("incident_type")
+    return ok([{"code": t.code, "name": t.name, "kind": t.plan_kind,
+                "incident_types": list(t.incident_types),
+                "default_period_days": t.default_period_days}
+               for t in found.values() if not wanted or wanted in t.incident_types])
+
+
+async def draft(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        incident = _incident_or_error(request, session, person)
+        plan = plans.draft_plan(session, incident_id=incident.id, actor_id=person.id,
+                                template_code=str(data.get("template", "")),
+                                period_days=data.get("period_days"))
+        return plan_json(session, plan)
+
+    return await _change(request, work, status=201)
+
+
+async def get_plan(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        incident = _incident_or_error(request, session, person)
+        plan = plans.plan_of_incident(session, incident.id)
+        if plan is None:
+            return problem(404, "Hændelsen har ingen handleplan endnu.")
+        return ok(plan_json(session, plan))
+
+
+async def add_measure(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        plan = _plan_or_404(request, session, person)
+        measure = plans.add_measure(session, plan_id=plan.id, actor_id=person.id, data=data)
+        return {"key": measure.key}
+
+    return await _change(request, work, status=201)
+
+
+async def update_measure(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        plan = _plan_or_404(request, session, person)
+        plans.update_measure(session, plan_id=plan.id, key=request.match_info["key"],
+                             actor_id=person.id, data=data)
+        return plan_json(session, plan)
+
+    return await _change(request, work)
+
+
+async def remove_measure(request: web.Request) -> web.Response:
+    def work(session, person):
+        plan = _plan_or_404(request, session, person)
+        plans.remove_measure(session, plan_id=plan.id, key=request.match_info["key"],
+                             actor_id=person.id)
+        return plan_json(session, plan)
+
+    return await _change(request, work)
+
+
+async def send(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+    rule = str(data.get("rule") or request.app[SERVICES].settings.approval_rule)
+
+    def work(session, person):
+        plan = _plan_or_404(request, session, person)
+        version = plans.send_plan(session, plan_id=plan.id, actor_id=person.id, rule=rule)
+        accepted = request_approval(session, version=version, actor_id=person.id)
+        return {"version_id": version.id, "number": version.number, "state": version.state,
+                "alert_id": accepted.alert.id}
+
+    return await _change(request, work, status=201)
+
+
+async def extend(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        from datetime import datetime
+
+        plan = _plan_or_404(request, session, person)
+        try:
+            new_end = datetime.fromisoformat(str(data.get("new_end", "")))
+        except ValueError:
+            raise plans.PlanInvalid({"new_end": "er ikke et gyldigt tidspunkt"}) from None
+        plans.extend_plan(session, plan_id=plan.id, actor_id=person.id, new_end=new_end,
+                          reason=str(data.get("reason", "")))
+        return plan_json(session, plan)
+
+    return await _change(request, work)
+
+
+async def decide(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        version = session.get(PlanVersion, int(request.match_info["version_id"]))
+        if version is None:
+            raise plans.PlanInvalid({"version": "versionen findes ikke"})
+        done = plans.decide(session, version_id=version.id, person_id=person.id,
+                            decision=str(data.get("decision", "")),
+                            comment=str(data.get("comment", "")))
+        return {"version_id": version.id, "state": done.version.state,
+                "settled": done.outcome_now}
+
+    return await _change(request, work)
+
+
+def _version(request: web.Request, session: Session, person) -> PlanVersion:
+    plan = _plan_or_404(request, session, person)
+    version = session.exec(select(PlanVersion).where(
+        PlanVersion.plan_id == plan.id,
+        PlanVersion.number == int(request.match_info["number"]))).first()
+    if version is None:
+        raise web.HTTPNotFound(text="Versionen findes ikke.")
+    return version
+
+
+async def version_json(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        version = _version(request, session, person)
+        snap = plans.version_snapshot(session, version)
+        previous = [v for v in plans.versions(session, version.plan_id) if v.number < version.number]
+        changes = plans.diff(json.loads(previous[-1].snapshot), snap) if previous else []
+        return ok({"snapshot": snap, "changes": [c.__dict__ for c in changes]})
+
+
+async def document(request: web.Request) -> web.Response:
+    """The version as HTML or PDF, full or for Team Sikker By (guarded)."""
+    variant = request.match_info.get("variant", "fuld")
+    fmt = request.match_info.get("fmt", "html")
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        version = _version(request, session, person)
+        snap = plans.version_snapshot(session, version)
+    if variant == "sikkerby":
+        try:
+            assert_shareable(snap)
+        except PersonalDataFound as found:
+            return web.Response(status=409, text=str(found), content_type="text/plain")
+    if fmt == "pdf":
+        body = await asyncio.to_thread(render_plan_pdf, snap, variant=variant)
+        name = f"handleplan-v{version.number}{'-sikkerby' if variant == 'sikkerby' else ''}.pdf"
+        return web.Response(body=body, content_type="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return web.Response(text=render_plan_html(snap, variant=variant), content_type="text/html")
+
+
+async def share(request: web.Request) -> web.Response:
+    """Send the version without personal data to Team Sikker By, if the guard finds none."""
+    def work(session, person):
+        version = _version(request, session, person)
+        snap = plans.version_snapshot(session, version)
+        try:
+            assert_shareable(snap)
+        except PersonalDataFound as found:
+            raise plans.PlanRefused(str(found)) from None
+        accepted = share_with_sikker_by(session, version=version, actor_id=person.id)
+        return {"alert_id": accepted.alert.id, "recipients": len(
+            {d.person_id for d in accepted.deliveries})}
+
+    return await _change(request, work, status=201)
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/plan-templates", templates),
+        web.post("/api/incidents/{incident_id}/plan", draft),
+        web.get("/api/incidents/{incident_id}/plan", get_plan),
+        web.post("/api/plans/{plan_id}/measures", add_measure),
+        web.patch("/api/plans/{plan_id}/measures/{key}", update_measure),
+        web.delete("/api/plans/{plan_id}/measures/{key}", remove_measure),
+        web.post("/api/plans/{plan_id}/send", send),
+        web.post("/api/plans/{plan_id}/extend", extend),
+        web.get("/api/plans/{plan_id}/versions/{number}", version_json),
+        web.post("/api/plans/{plan_id}/versions/{number}/sikkerby", share),
+        web.post("/api/plan-versions/{version_id}/decisions", decide),
+        web.get("/planer/{plan_id}/versioner/{number}", document),
+        web.get("/planer/{plan_id}/versioner/{number}.{fmt:pdf|html}", document),
+        web.get("/planer/{plan_id}/versioner/{number}/{variant:sikkerby}", document),
+        web.get("/planer/{plan_id}/versioner/{number}/{variant:sikkerby}.{fmt:pdf|html}", document),
+    ]

@@ -1,0 +1,1 @@
+"""The fælles handleplan: templates, drafts, versions, approval, documents."""
