@@ -1,0 +1,112 @@
+"""The plan through the service: drafted and sent over the API, approved by the chair with the
+signed Godkend action on the Teams card, mailed with its PDF, and shared with Team Sikker By only
+when no personal data is found."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from handleplaner.plans import service as plans
+from notifications.models import Alert
+
+from .helpers import DEMO, noerrebro, secretariat_member, shooting
+
+
+async def test_draft_send_approve_by_card_and_share_without_personal_data(service):
+    client, emulator = service.client, service.emulator
+    editor = secretariat_member(service.engine)
+    headers = {DEMO: editor.id}
+    created = await (await client.post("/api/incidents", headers=headers,
+                                       json=shooting(noerrebro(service.engine)))).json()
+    templates = await (await client.get("/api/plan-templates?incident_type=skyderi",
+                                        headers=headers)).json()
+    assert [t["code"] for t in templates] == ["skyderi"]
+    response = await client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
+                                 json={"template": "skyderi", "period_days": 14})
+    plan = await response.json()
+    assert response.status == 201, plan
+    response = await client.post(f"/api/plans/{plan['id']}/send", headers=headers, json={})
+    sent = await response.json()
+    assert response.status == 201, sent
+    await service.services.worker.run_until_idle(timeout=120)
+
+    with Session(service.engine) as session:
+        members = plans.styregruppe(session)
+        chair_id = plans.styregruppe_chair(session)
+    chair = next(m for m in members if m.id == chair_id)
+    # The email carries the PDF.
+    mail = next(m for m in emulator.mailboxes[chair.email] if "Til godkendelse" in m["subject"])
+    assert "handleplan-v1.pdf" in str(mail.get("attachments"))
+    # The card has Godkend / Afvis / Kommentér; the chair approves in Teams.
+    entry = next(e for e in emulator.chats[chair.teams_user_id]
+                 if any(a.get("verb") == "godkend"
+                        for a in e["activity"]["attachments"][0]["content"]["actions"]))
+    status, answer = await emulator.send_to_bot(
+        chair.teams_user_id, reply_to_id=entry["id"],
+        invoke_value={"action": {"type": "Action.Execute", "verb": "godkend",
+                                 "data": {"version_id": sent["version_id"], "comment": "Fint"}}})
+    assert status == 200 and answer["statusCode"] == 200, answer
+    replaced = emulator.chats[chair.teams_user_id]
+    texts = str([e["activity"] for e in replaced if e["id"] == entry["id"]])
+    assert "Planen er godkendt" in texts
+    version = await (await client.get(f"/api/plans/{plan['id']}/versions/1", headers=headers)).json()
+    assert version["snapshot"]["approval"]["state"] == "godkendt"
+    assert version["snapshot"]["approval"]["decisions"][0]["comment"] == "Fint"
+
+    # Documents.
+    pdf = await client.get(f"/planer/{plan['id']}/versioner/1.pdf", headers=headers)
+    assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
+    full = await (await client.get(f"/planer/{plan['id']}/versioner/1", headers=headers)).text()
+    safe = await (await client.get(f"/planer/{plan['id']}/versioner/1/sikkerby",
+                                   headers=headers)).text()
+    responsible = [m["responsible"]["name"] for m in version["snapshot"]["measures"]
+                   if m["responsible"]]
+    assert responsible and responsible[0] in full and responsible[0] not in safe
+
+    # Shared with Team Sikker By: the guard passes, the mail goes out with the safe version.
+    response = await client.post(f"/api/plans/{plan['id']}/versions/1/sikkerby", headers=headers)
+    assert response.status == 201, await response.text()
+    await service.services.worker.run_until_idle(timeout=60)
+    with Session(service.engine) as session:
+        shared = session.exec(select(Alert).where(Alert.kind == "sikkerby")).one()
+    assert shared.plan_version_id == sent["version_id"]
+
+
+async def test_a_cpr_number_in_free_text_stops_the_sikker_by_version(service):
+    client = service.client
+    editor = secretariat_member(service.engine)
+    headers = {DEMO: editor.id}
+    created = await (await client.post("/api/incidents", headers=headers,
+                                       json=shooting(noerrebro(service.engine)))).json()
+    plan = await (await client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
+                                    json={"template": "skyderi"})).json()
+    key = plan["measures"][0]["key"]
+    response = await client.patch(f"/api/plans/{plan['id']}/measures/{key}", headers=headers,
+                                  json={"title": "Samtale med ung (cpr 010203-1234) og familie"})
+    assert response.status == 200, await response.text()
+    await client.post(f"/api/plans/{plan['id']}/send", headers=headers, json={})
+    response = await client.post(f"/api/plans/{plan['id']}/versions/1/sikkerby", headers=headers)
+    assert response.status == 403
+    assert "CPR-nummer fundet" in (await response.json())["fejl"]
+    page = await client.get(f"/planer/{plan['id']}/versioner/1/sikkerby", headers=headers)
+    assert page.status == 409
+    with Session(service.engine) as session:
+        assert session.exec(select(Alert).where(Alert.kind == "sikkerby")).first() is None
+
+
+async def test_plan_api_refusals(service):
+    client = service.client
+    editor = secretariat_member(service.engine)
+    headers = {DEMO: editor.id}
+    created = await (await client.post("/api/incidents", headers=headers,
+                                       json=shooting(noerrebro(service.engine)))).json()
+    response = await client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
+                                 json={"template": "findes-ikke"})
+    assert response.status == 422 and "ukendt skabelon" in (await response.json())["felter"]["template"]
+    plan = await (await client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
+                                    json={"template": "skyderi"})).json()
+    response = await client.post(f"/api/plans/{plan['id']}/measures", headers=headers, json={
+        "title": "X", "measure_type": "ukendt", "authority": "XYZ",
+        "starts_at": "i morgen", "ends_at": plan["period"]["end"]})
+    body = await response.json()
+    assert response.status == 422
+    assert {"title", "measure_type", "starts_at"} <= set(body["felter"])
