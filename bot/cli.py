@@ -23,7 +23,9 @@ def _demo(args) -> int:
         return 2
     summary = asyncio.run(run_scenario(args.scenario, Path(args.out)))
     print(f"Scenariet '{args.scenario}' er kørt. Filerne ligger i {args.out}:")
-    for name in ("graph-requests.jsonl", "bot-requests.jsonl", "cards/", "audit.jsonl", "summary.json"):
+    for name in ("graph-requests.jsonl", "bot-requests.jsonl", "cards/", "audit.jsonl",
+                 "alerts.json", "handleplan-v1.html", "handleplan-v1.pdf",
+                 "handleplan-v1-sikkerby.html", "summary.json"):
         print(f"  {name}")
     for channel, states in summary["deliveries"].items():
         print(f"  {channel}: " + ", ".join(f"{state} {n}" for state, n in states.items() if n))

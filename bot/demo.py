@@ -4,7 +4,9 @@ emulator, writing what happened so a newcomer can read it in a minute.
 Writes DIR/graph-requests.jsonl and DIR/bot-requests.jsonl (the emulator's records of every
 request), DIR/cards/*.json (every Adaptive Card the bot sent, including cards redrawn after an
 acknowledgement), DIR/audit.jsonl (the incident record), DIR/alerts.json (each alert and each
-recipient's final state per channel) and DIR/summary.json (counts by channel and state).
+recipient's final state per channel), DIR/handleplan-v1.{html,pdf} and
+DIR/handleplan-v1-sikkerby.html (the approved plan, and its version for Team Sikker By) and
+DIR/summary.json (counts by channel and state).
 """
 from __future__ import annotations
 
@@ -111,7 +113,58 @@ async def _skyderi(base: str, services, emulator) -> dict:
     steps += await _acknowledge_some(base, services, emulator, alert_id, rows)
     # 6. The others stay silent: escalation runs on a fast clock (deputy, chair, secretariat).
     steps += await _escalate_fast(services, alert_id)
-    return {"incident_id": created["id"], "reference": created["reference"], "steps": steps}
+    # 7. The secretariat drafts the plan from its template and sends it to the styregruppe; the
+    #    chair approves it with the signed Godkend action on the Teams card.
+    plan_steps, plan_id = await _plan(base, services, emulator, created["id"], secretariat.id)
+    steps += plan_steps
+    return {"incident_id": created["id"], "reference": created["reference"], "steps": steps,
+            "plan_id": plan_id}
+
+
+async def _plan(base: str, services, emulator, incident_id: int, editor_id: str):
+    from handleplaner.plans import service as plans
+
+    headers = {DEMO_HEADER: editor_id}
+    steps = []
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/api/incidents/{incident_id}/plan", headers=headers,
+                             json={"template": "skyderi", "period_days": 14}) as response:
+            plan = await response.json()
+            steps.append({"step": "handleplan udarbejdet fra skabelon", "status": response.status,
+                          "skabelon": "skyderi", "indsatser": len(plan.get("measures", []))})
+        async with http.post(f"{base}/api/plans/{plan['id']}/send", headers=headers,
+                             json={"rule": "formand"}) as response:
+            sent = await response.json()
+            steps.append({"step": "handleplan sendt til styregruppen", "status": response.status,
+                          "version": sent.get("number")})
+    await services.worker.run_until_idle(timeout=600)
+    with Session(services.engine) as session:
+        chair = directory.get_person(session, plans.styregruppe_chair(session))
+    entry = next(e for e in emulator.chats.get(chair.teams_user_id, [])
+                 if any(a.get("verb") == "godkend" for a in
+                        (e["activity"].get("attachments") or [{}])[0].get("content", {}).get("actions", [])))
+    status, answer = await emulator.send_to_bot(chair.teams_user_id, reply_to_id=entry["id"], invoke_value={
+        "action": {"type": "Action.Execute", "verb": "godkend",
+                   "data": {"version_id": sent["version_id"],
+                            "comment": "Godkendt. Husk tilbagemelding efter en uge."}}})
+    steps.append({"step": "formanden godkender via Teams-kort", "person": chair.id,
+                  "status": status, "svar": (answer or {}).get("statusCode")})
+    return steps, plan["id"]
+
+
+def _plan_documents(session, plan_id: int, out: Path) -> None:
+    from handleplaner.plans import service as plans
+    from handleplaner.plans.documents import render_plan_html, render_plan_pdf
+    from handleplaner.plans.privacy import assert_shareable
+
+    for version in plans.versions(session, plan_id):
+        snap = plans.version_snapshot(session, version)
+        name = f"handleplan-v{version.number}"
+        (out / f"{name}.html").write_text(render_plan_html(snap), encoding="utf-8")
+        (out / f"{name}.pdf").write_bytes(render_plan_pdf(snap))
+        assert_shareable(snap)
+        (out / f"{name}-sikkerby.html").write_text(render_plan_html(snap, variant="sikkerby"),
+                                                   encoding="utf-8")
 
 
 async def _acknowledge_some(base: str, services, emulator, alert_id: int, rows) -> list[dict]:
@@ -228,6 +281,7 @@ async def run_scenario(name: str, out: Path) -> dict:
             rows = overview.deliveries(session, story["incident_id"])
             broken = record.verify_chain(session, story["incident_id"])
             alerts = _alerts_json(session, story["incident_id"])
+            _plan_documents(session, story["plan_id"], out)
         (out / "alerts.json").write_text(json.dumps(alerts, ensure_ascii=False, indent=2),
                                          encoding="utf-8")
         summary = {

@@ -48,9 +48,19 @@ def test_demo_skyderi_writes_records_cards_audit_and_summary(tmp_path):
     assert steps["kvittering via e-mail-link"]["status"] == 200
     assert any(s["step"].startswith("eskalering") and s["trin"] > 0 for s in summary["steps"])
 
+    assert steps["formanden godkender via Teams-kort"]["svar"] == 200
+    html = (out / "handleplan-v1.html").read_text()
+    safe = (out / "handleplan-v1-sikkerby.html").read_text()
+    assert "Godkendt" in html and "Team Sikker By" in safe
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(out / "handleplan-v1.pdf").pages)
+    assert "Nørrebro" in text and "Københavns Politi" in text
+
     alerts = json.loads((out / "alerts.json").read_text())
-    (alert,) = alerts
+    alert = alerts[0]
     assert alert["severity"] == "akut" and alert["requires_ack"] is True
+    assert [a["kind"] for a in alerts] == ["aktivering", "godkendelse"]
     finals = alert["recipients_final"]
     acknowledged = [r for r in finals if r["acknowledged_at"]]
     assert len(acknowledged) >= 5
