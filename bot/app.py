@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import alert_pages, alerts_api, api, pages, plan_api, teams_endpoint, web_session
+from . import (alert_pages, alerts_api, api, pages, plan_api, plan_pages, teams_endpoint,
+               web_session)
 from .keys import SERVICES
 from .services import Services, build_services
 from .settings import Settings
@@ -44,5 +45,6 @@ def create_app(settings: Settings, *, services: Services | None = None,
     app.add_routes(alerts_api.routes())
     app.add_routes(alert_pages.routes())
     app.add_routes(plan_api.routes())
+    app.add_routes(plan_pages.routes())
     app.add_routes(pages.routes())
     return app

@@ -110,3 +110,44 @@ async def test_plan_api_refusals(service):
     body = await response.json()
     assert response.status == 422
     assert {"title", "measure_type", "starts_at"} <= set(body["felter"])
+
+
+async def test_plan_pages_draft_edit_send_and_decide(service):
+    client = service.client
+    editor = secretariat_member(service.engine)
+    created = await (await client.post("/api/incidents", headers={DEMO: editor.id},
+                                       json=shooting(noerrebro(service.engine)))).json()
+    await client.post("/log-ind", data={"person": editor.id})
+    url = f"/haendelser/{created['id']}/plan"
+    page = await (await client.get(url)).text()
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    assert "Udarbejd fra skabelon" in page
+    response = await client.post(url, data={"csrf": csrf, "handling": "udarbejd",
+                                            "template": "skyderi", "period_days": "7"},
+                                 allow_redirects=False)
+    assert response.status == 303
+    page = await (await client.get(url)).text()
+    assert "Synlig patruljering" in page or "patrulj" in page.lower()
+    # A measure outside the period is refused on the page, with what was typed kept.
+    response = await client.post(url, data={
+        "csrf": csrf, "handling": "tilfoej", "title": "Ekstra aktivitet i klubben",
+        "measure_type": "ekstra-aktiviteter", "authority": "KFF", "starts_at": "2030-01-01T10:00",
+        "ends_at": "2030-01-01T12:00", "status": "planlagt"})
+    assert response.status == 422
+    body = await response.text()
+    assert "uden for planens periode" in body and "Ekstra aktivitet i klubben" in body
+    response = await client.post(url, data={"csrf": csrf, "handling": "send", "rule": "et-medlem"},
+                                 allow_redirects=False)
+    assert response.status == 303
+    with Session(service.engine) as session:
+        member = plans.styregruppe(session)[0]
+    await client.post("/log-ind", data={"person": member.id})
+    page = await (await client.get(url)).text()
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    version_id = page.split('name="version_id" value="')[1].split('"')[0]
+    response = await client.post(url, data={"csrf": csrf, "handling": "beslut",
+                                            "version_id": version_id, "decision": "godkend"},
+                                 allow_redirects=False)
+    assert response.status == 303
+    page = await (await client.get(url)).text()
+    assert "Version 1: Godkendt" in page

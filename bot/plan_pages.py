@@ -1,0 +1,176 @@
+"""Web pages for the handleplan: draft from a template, edit measures, send, decide, extend."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+from sqlmodel import Session
+
+from handleplaner.clock import dansk, local
+from handleplaner.directory import queries as directory
+from handleplaner.incidents import get_incident
+from handleplaner.plans import service as plans
+from handleplaner.plans.measures import MEASURE_TYPES
+from handleplaner.plans.models import (APPROVAL_RULES, DECISIONS, MEASURE_STATUSES, PLAN_STATES,
+                                       VERSION_STATES)
+from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
+from handleplaner.storage import transaction
+from notifications.plan_alerts import request_approval
+
+from .access import may_view_incident
+from .keys import SERVICES
+from .pages import _form, _signed_in, engine, page
+
+
+def _incident(request: web.Request, session: Session, person):
+    try:
+        incident = get_incident(session, int(request.match_info["incident_id"]))
+    except ValueError:
+        incident = None
+    if incident is None or not may_view_incident(session, person.id, incident.id):
+        raise web.HTTPNotFound(text="Hændelsen findes ikke.")
+    return incident
+
+
+def _view(request, session, person, incident, *, errors=None, values=None, status=200):
+    plan = plans.plan_of_incident(session, incident.id)
+    context = dict(person=person, incident=incident, plan=plan, errors=errors or {}, template_error="",
+                   values=values or {}, may_edit=plans.may_edit(session, person.id),
+                   in_styregruppe=person.id in {p.id for p in plans.styregruppe(session)},
+                   MEASURE_TYPES=MEASURE_TYPES, MEASURE_STATUSES=MEASURE_STATUSES,
+                   PLAN_STATES=PLAN_STATES, VERSION_STATES=VERSION_STATES,
+                   APPROVAL_RULES=APPROVAL_RULES, DECISIONS=DECISIONS, dansk=dansk,
+                   lokal=lambda m: local(m).strftime("%Y-%m-%dT%H:%M"),
+                   authorities=directory.authorities(session),
+                   default_rule=request.app[SERVICES].settings.approval_rule)
+    if plan is None:
+        try:
+            found = load_plan_templates()
+            context["templates"] = sorted(found.values(), key=lambda t: (
+                incident.incident_type not in t.incident_types, t.plan_kind != "handleplan", t.code))
+        except PlanTemplateError as error:
+            context["templates"], context["template_error"] = [], str(error)
+    else:
+        rows = plans.measures(session, plan.id)
+        people = {p.id: p for p in directory.list_people(session)}
+        context.update(measures=rows, people=people, communication=plans.communication(session, plan.id))
+        history = []
+        previous = None
+        for version in plans.versions(session, plan.id):
+            snap = json.loads(version.snapshot)
+            history.append((version, plans.diff(previous, snap) if previous else []))
+            previous = snap
+        context["history"] = list(reversed(history))
+    return page(request, "plan.html.j2", status=status, **context)
+
+
+async def plan_page(request: web.Request) -> web.Response:
+    with Session(engine(request)) as session:
+        person = _signed_in(request, session)
+        return _view(request, session, person, _incident(request, session, person))
+
+
+ACTIONS = {}
+
+
+def action(name):
+    def register(function):
+        ACTIONS[name] = function
+        return function
+    return register
+
+
+@action("udarbejd")
+def _draft(session, person, incident, form):
+    plans.draft_plan(session, incident_id=incident.id, actor_id=person.id,
+                     template_code=form.get("template", ""),
+                     period_days=int(form.get("period_days") or 0) or None)
+
+
+def _measure_data(form) -> dict:
+    data = {name: form.get(name, "") for name in ("title", "measure_type", "authority",
+                                                  "starts_at", "ends_at", "status", "notes",
+                                                  "description")}
+    data["responsible"] = form.get("responsible") or None
+    data["confidential"] = form.get("confidential") == "ja"
+    return data
+
+
+@action("tilfoej")
+def _add(session, person, incident, form):
+    plan = plans.plan_of_incident(session, incident.id)
+    plans.add_measure(session, plan_id=plan.id, actor_id=person.id, data=_measure_data(form))
+
+
+@action("ret")
+def _update(session, person, incident, form):
+    plan = plans.plan_of_incident(session, incident.id)
+    plans.update_measure(session, plan_id=plan.id, key=form.get("key", ""), actor_id=person.id,
+                         data=_measure_data(form))
+
+
+@action("fjern")
+def _remove(session, person, incident, form):
+    plan = plans.plan_of_incident(session, incident.id)
+    plans.remove_measure(session, plan_id=plan.id, key=form.get("key", ""), actor_id=person.id)
+
+
+@action("send")
+def _send(session, person, incident, form):
+    plan = plans.plan_of_incident(session, incident.id)
+    version = plans.send_plan(session, plan_id=plan.id, actor_id=person.id,
+                              rule=form.get("rule", "formand"))
+    request_approval(session, version=version, actor_id=person.id)
+
+
+@action("forlaeng")
+def _extend(session, person, incident, form):
+    from datetime import datetime
+
+    plan = plans.plan_of_incident(session, incident.id)
+    try:
+        new_end = datetime.fromisoformat(form.get("new_end", ""))
+    except ValueError:
+        raise plans.PlanInvalid({"new_end": "er ikke et gyldigt tidspunkt"}) from None
+    plans.extend_plan(session, plan_id=plan.id, actor_id=person.id, new_end=new_end,
+                      reason=form.get("reason", ""))
+
+
+@action("beslut")
+def _decide(session, person, incident, form):
+    plans.decide(session, version_id=int(form.get("version_id", "0")), person_id=person.id,
+                 decision=form.get("decision", ""), comment=form.get("comment", ""))
+
+
+async def plan_submit(request: web.Request) -> web.Response:
+    form = await _form(request)
+    services = request.app[SERVICES]
+    work = ACTIONS.get(form.get("handling", ""))
+    if work is None:
+        raise web.HTTPBadRequest(text="Ukendt handling.")
+    with Session(services.engine) as session:
+        person = _signed_in(request, session)
+        incident = _incident(request, session, person)
+
+    def run():
+        with transaction(services.engine) as session:
+            work(session, person, incident, form)
+
+    try:
+        await asyncio.to_thread(run)
+    except (plans.PlanInvalid, plans.PlanRefused, PlanTemplateError, ValueError) as error:
+        errors = getattr(error, "errors", None) or {"_": str(error)}
+        with Session(services.engine) as session:
+            return _view(request, session, person, incident, errors=errors, values=dict(form),
+                         status=403 if isinstance(error, plans.PlanRefused) else 422)
+    services.worker.wakeup.set()
+    raise web.HTTPSeeOther(f"/haendelser/{incident.id}/plan")
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/haendelser/{incident_id}/plan", plan_page),
+            web.post("/haendelser/{incident_id}/plan", plan_submit)]
+
+
+
