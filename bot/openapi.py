@@ -121,6 +121,21 @@ def _plan_paths() -> dict:
             "summary": "Send versionen uden personoplysninger til Team Sikker By (afvises, hvis der findes CPR-numre eller fortrolige navne)",
             "parameters": plan + [_path_param("number")],
             "responses": {"201": _json(obj, "Sendt"), **_errors(401, 403, 404)}}},
+        "/api/planned-events": {"post": {
+            "summary": "Forbered en planlagt begivenhed med en beredskabsplan",
+            "requestBody": body({"type": "object", "required": ["template", "title", "event_at"],
+                                 "properties": {"template": {"type": "string"},
+                                                "title": {"type": "string"},
+                                                "event_at": {"type": "string", "format": "date-time"},
+                                                "areas": {"type": "array", "items": {"type": "string"}},
+                                                "whole_city": {"type": "boolean"},
+                                                "days_before": {"type": "integer"}}}),
+            "responses": {"201": _json(obj, "Forberedt"), **_errors(400, 401, 403, 422)}}},
+        "/api/plans/{plan_id}/evaluations": {"post": {
+            "summary": "En parts evaluering, når planens periode er slut",
+            "parameters": plan, "requestBody": body({"type": "object", "required": ["text"],
+                                                     "properties": {"text": {"type": "string"}}}),
+            "responses": {"201": _json(obj, "Modtaget"), **_errors(400, 401, 403, 404, 422)}}},
         "/api/plan-versions/{version_id}/decisions": {"post": {
             "summary": "Styregruppen: godkend, afvis eller kommentér en version",
             "parameters": [_path_param("version_id")],

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from handleplaner import record
 from handleplaner.clock import dansk, local, utcnow
 from handleplaner.directory import queries as directory
-from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, ActivationInvalid, NotAllowed,
+from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, TYPE_LABELS, ActivationInvalid, NotAllowed,
                                     get_incident, incident_areas, list_incidents)
 from handleplaner.incidents.kinds import DESCRIPTION_MAX, TITLE_MAX
 from handleplaner.incidents.states import STATE_LABELS
@@ -25,7 +25,7 @@ from .activation import activate_beredskab
 from .keys import SERVICES
 
 _ENV = environment()
-_ENV.globals.update(INCIDENT_TYPES=INCIDENT_TYPES, SEVERITIES=SEVERITIES, STATE_LABELS=STATE_LABELS,
+_ENV.globals.update(INCIDENT_TYPES=INCIDENT_TYPES, TYPE_LABELS=TYPE_LABELS, SEVERITIES=SEVERITIES, STATE_LABELS=STATE_LABELS,
                     DELIVERY_STATES=DELIVERY_STATES, TITLE_MAX=TITLE_MAX,
                     DESCRIPTION_MAX=DESCRIPTION_MAX)
 _ENV.filters["kanal"] = lambda code: {"teams": "Teams", "email": "E-mail",

@@ -270,6 +270,51 @@ async def share(request: web.Request) -> web.Response:
     return await _change(request, work, status=201)
 
 
+async def planned(request: web.Request) -> web.Response:
+    """Prepare a planned event's beredskabsplan ahead of time."""
+    from datetime import datetime
+
+    from handleplaner.plans.planned import prepare_planned
+
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        try:
+            event_at = datetime.fromisoformat(str(data.get("event_at", "")))
+        except ValueError:
+            raise plans.PlanInvalid({"event_at": "er ikke et gyldigt tidspunkt"}) from None
+        areas = data.get("areas") or []
+        if not isinstance(areas, list):
+            raise plans.PlanInvalid({"areas": "skal være en liste"})
+        plan = prepare_planned(session, actor_id=person.id, template_code=str(data.get("template", "")),
+                               title=str(data.get("title", "")), event_at=event_at,
+                               areas=[str(a) for a in areas],
+                               whole_city=bool(data.get("whole_city")),
+                               days_before=int(data.get("days_before", 4)))
+        return plan_json(session, plan)
+
+    return await _change(request, work, status=201)
+
+
+async def evaluation(request: web.Request) -> web.Response:
+    from handleplaner.clock import utcnow
+    from handleplaner.plans.timebox import evaluate
+
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        plan = _plan_or_404(request, session, person)
+        row = evaluate(session, plan_id=plan.id, person_id=person.id,
+                       text=str(data.get("text", "")), now=utcnow())
+        return {"id": row.id, "authority": row.authority_code}
+
+    return await _change(request, work, status=201)
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/api/plan-templates", templates),
@@ -283,6 +328,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/plans/{plan_id}/versions/{number:[0-9]+}", version_json),
         web.post("/api/plans/{plan_id}/versions/{number:[0-9]+}/sikkerby", share),
         web.post("/api/plan-versions/{version_id}/decisions", decide),
+        web.post("/api/planned-events", planned),
+        web.post("/api/plans/{plan_id}/evaluations", evaluation),
         web.get("/planer/{plan_id}/versioner/{number:[0-9]+}", document),
         web.get("/planer/{plan_id}/versioner/{number:[0-9]+}.{fmt:pdf|html}", document),
         web.get("/planer/{plan_id}/versioner/{number:[0-9]+}/{variant:sikkerby}", document),

@@ -22,6 +22,7 @@ from notifications.channels.smtp import SmtpMailChannel
 from notifications.channels.teams_channel import TeamsChannelPoster
 from notifications.channels.teams import ConnectorClients, TeamsChatChannel
 from notifications.escalation import escalate_due
+from notifications.plan_timebox import run_timebox
 from notifications.limits import ChannelLimits, SlidingWindow
 from notifications.tokens import ClientCredentialsTokens
 from notifications.worker import DeliveryWorker
@@ -163,6 +164,12 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
         if await asyncio.to_thread(escalate_due, services.engine):
             services.worker.wakeup.set()
 
+    async def timebox() -> None:
+        if await asyncio.to_thread(run_timebox, services.engine, services.settings.public_url):
+            services.worker.wakeup.set()
+
     scheduler.add_job(escalate, "interval", seconds=services.settings.escalation_check_seconds,
                       id="eskalering", max_instances=1, coalesce=True)
+    scheduler.add_job(timebox, "interval", seconds=60, id="tidsramme", max_instances=1,
+                      coalesce=True)
     return scheduler

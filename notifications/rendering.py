@@ -14,7 +14,7 @@ from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateErro
                     TemplateSyntaxError, select_autoescape)
 
 from handleplaner.clock import dansk
-from handleplaner.incidents.kinds import INCIDENT_TYPES, SEVERITIES
+from handleplaner.incidents.kinds import SEVERITIES, TYPE_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -86,7 +86,7 @@ class AlertFacts:
 
     @property
     def type_label(self) -> str:
-        return INCIDENT_TYPES.get(self.incident_type, self.incident_type)
+        return TYPE_LABELS.get(self.incident_type, self.incident_type)
 
     @property
     def severity_label(self) -> str:

@@ -12,6 +12,10 @@ INCIDENT_TYPES: dict[str, str] = {
     "andet": "Anden hændelse",
 }
 
+# A planned event (last school day, New Year's Eve ...) prepared with a beredskabsplan; not activated.
+PLANNED_TYPE = "planlagt"
+TYPE_LABELS: dict[str, str] = {**INCIDENT_TYPES, PLANNED_TYPE: "Planlagt begivenhed"}
+
 # Severity, lowest first (the C3 levels used for alerts as well).
 SEVERITIES: dict[str, str] = {
     "orientering": "Orientering",

@@ -26,6 +26,9 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     ("forlaenget", "forlaeng"): "forlaenget",
     ("aktiv", "periode_udloebet"): "evaluering",
     ("forlaenget", "periode_udloebet"): "evaluering",
+    # the period runs out whether or not the plan was approved in time
+    ("handleplan_udkast", "periode_udloebet"): "evaluering",
+    ("handleplan_sendt", "periode_udloebet"): "evaluering",
     ("evaluering", "afslut"): "afsluttet",
 }
 for _state in ("aktiveret", "moede_indkaldt", "handleplan_udkast", "handleplan_sendt", "aktiv",

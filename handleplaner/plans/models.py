@@ -35,6 +35,8 @@ class Plan(SQLModel, table=True):
     evaluation_at: datetime
     state: str = Field(max_length=16, default="udkast")
     versions: int = 0  # the number of the newest frozen version
+    reminded_at: datetime | None = None  # the secretariat was asked to extend or end
+    event_at: datetime | None = None  # a planned beredskabsplan: when the event takes place
     created_at: datetime
     created_by: str = Field(max_length=32)
 
@@ -109,4 +111,16 @@ class PlanExtension(SQLModel, table=True):
     old_end: datetime
     new_end: datetime
     by: str = Field(foreign_key="directory_person.id", max_length=32)
+    at: datetime
+
+
+class PlanEvaluation(SQLModel, table=True):
+    """A party's evaluation when the plan's period is over."""
+    __tablename__ = "plan_evaluation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    person_id: str = Field(foreign_key="directory_person.id", max_length=32)
+    authority_code: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime

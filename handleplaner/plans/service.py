@@ -19,7 +19,7 @@ from .. import record
 from ..clock import dansk, iso_utc, to_utc, utcnow
 from ..directory import queries as directory
 from ..directory.models import Authority, Person
-from ..incidents import INCIDENT_TYPES, SEVERITIES, get_incident, incident_areas, lock_incident
+from ..incidents import SEVERITIES, TYPE_LABELS, get_incident, incident_areas, lock_incident
 from ..incidents.service import _danish_errors
 from ..incidents.states import TransitionRefused, transition
 from .measures import MEASURE_TYPES
@@ -78,7 +78,7 @@ def _move_incident(session: Session, incident_id: int, event: str) -> None:
 def incident_facts(session: Session, incident, period_days: int) -> dict[str, Any]:
     names = {a.code: a.name for a in directory.all_areas(session, include_inactive=True)}
     areas = [names.get(c, c) for c in incident_areas(session, incident.id)]
-    return {"reference": incident.reference, "type_label": INCIDENT_TYPES[incident.incident_type],
+    return {"reference": incident.reference, "type_label": TYPE_LABELS[incident.incident_type],
             "severity_label": SEVERITIES[incident.severity], "areas": areas,
             "area_label": "hele byen" if incident.whole_city else ", ".join(areas),
             "occurred": dansk(incident.occurred_at), "title": incident.title,
