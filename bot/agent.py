@@ -19,6 +19,8 @@ from notifications.acknowledgements import NotARecipient, acknowledge
 from notifications.messages import alert_message
 from notifications.models import Alert, TeamsConversation
 
+COMMITMENT_VERBS = ("bekraeft", "afvis", "videregiv", "startet", "udfoert", "blokeret")
+
 HELP = ("Jeg er SSP Beredskabs bot. Når beredskabet aktiveres, får du varslet her i chatten "
         "og på e-mail. Åbn hændelsen fra varslet for at se detaljer og leveringer.")
 
@@ -91,6 +93,61 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
+    def _press(self, aad_object_id: str | None, verb: str, data: dict) -> tuple[int, dict | str]:
+        """Bekræft / Afvis / Videregiv / I gang / Udført / Blokeret on an authority's task card."""
+        import json
+
+        from sqlmodel import select
+
+        from handleplaner.commitments.models import Commitment
+        from handleplaner.commitments.service import (CommitmentRefused, NotYours,
+                                                      SupersededVersion, press, record_refusal)
+        from notifications.messages import commitments_message
+
+        try:
+            commitment_id = int(data.get("commitment_id"))
+            version_id = int(data["version_id"]) if data.get("version_id") is not None else None
+        except (TypeError, ValueError):
+            return 400, "Kortet mangler opgavens nummer."
+        reason = str(data.get(f"grund_{commitment_id}") or data.get("reason") or "")
+        hand_to = data.get(f"til_{commitment_id}") or data.get("hand_to")
+        with Session(self.engine) as session:
+            person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
+        if person is None:
+            return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+        refused = None
+        try:
+            with transaction(self.engine) as session:
+                done = press(session, commitment_id=commitment_id, version_id=version_id,
+                             person_id=person.id, action=verb,
+                             reason=reason if verb in ("afvis", "blokeret") else "",
+                             note=reason if verb not in ("afvis", "blokeret") else "",
+                             hand_to=str(hand_to) if hand_to else None, via="teams")
+                commitment = done.commitment
+        except SupersededVersion as error:
+            return 409, str(error)
+        except NotYours as error:
+            with transaction(self.engine) as session:
+                record_refusal(session, commitment_id=commitment_id, person_id=person.id,
+                               action=verb, via="teams")
+            refused = str(error)
+        except CommitmentRefused as error:
+            refused = str(error)
+        if refused is not None:
+            return 403, refused
+        with Session(self.engine) as session:
+            commitment = session.get(Commitment, commitment_id)
+            alert = session.exec(select(Alert).where(
+                Alert.kind == "opgaver", Alert.plan_version_id == commitment.version_id,
+                Alert.audience == json.dumps({"authority": commitment.authority_code}))).first()
+            if alert is None:
+                alert = session.exec(select(Alert).where(Alert.kind == "opgaver").where(
+                    Alert.audience == json.dumps({"authority": commitment.authority_code}))
+                    .order_by(Alert.id.desc())).first()
+            card = commitments_message(session, alert, self.link_base).card
+        self.on_change()
+        return 200, card
+
     def _decide(self, aad_object_id: str | None, verb: str, data: dict) -> tuple[int, dict | str]:
         """Godkend / Afvis / Kommentér on the styregruppe's card."""
         from sqlmodel import select
@@ -126,6 +183,17 @@ class BeredskabAgent(ActivityHandler):
         action = invoke_value.action
         verb = getattr(action, "verb", None)
         data = getattr(action, "data", None) or {}
+        if verb in COMMITMENT_VERBS and "commitment_id" in data:
+            sender = turn_context.activity.from_property
+            status, result = await asyncio.to_thread(
+                self._press, getattr(sender, "aad_object_id", None), verb, data)
+            if status != 200:
+                return AdaptiveCardInvokeResponse(
+                    status_code=status, type="application/vnd.microsoft.error",
+                    value={"code": "Refused", "message": result})
+            return AdaptiveCardInvokeResponse(status_code=200,
+                                              type="application/vnd.microsoft.card.adaptive",
+                                              value=result)
         if verb in ("godkend", "afvis", "kommentar"):
             sender = turn_context.activity.from_property
             status, result = await asyncio.to_thread(

@@ -149,7 +149,31 @@ async def _plan(base: str, services, emulator, incident_id: int, editor_id: str)
                             "comment": "Godkendt. Husk tilbagemelding efter en uge."}}})
     steps.append({"step": "formanden godkender via Teams-kort", "person": chair.id,
                   "status": status, "svar": (answer or {}).get("statusCode")})
+    # 8. Each authority's leader got its measures as a card; some confirm at once.
+    steps += await _confirm_some(services, emulator)
     return steps, plan["id"]
+
+
+async def _confirm_some(services, emulator) -> list[dict]:
+    steps = []
+    for user, entries in sorted(emulator.chats.items()):
+        for entry in entries:
+            card = ((entry["activity"].get("attachments") or [{}])[0]).get("content", {})
+            actions = [a for block in card.get("body", []) for item in block.get("items", [])
+                       if item.get("type") == "ActionSet" for a in item["actions"]
+                       if a.get("verb") == "bekraeft"]
+            if not actions:
+                continue
+            first = actions[0]
+            status, answer = await emulator.send_to_bot(user, reply_to_id=entry["id"], invoke_value={
+                "action": {"type": "Action.Execute", "verb": "bekraeft", "data": first["data"]}})
+            steps.append({"step": "leder bekræfter en opgave via Teams-kort", "status": status,
+                          "svar": (answer or {}).get("statusCode"),
+                          "opgave": first["data"]["commitment_id"]})
+            break
+        if len(steps) >= 3:
+            break
+    return steps
 
 
 def _plan_documents(session, plan_id: int, out: Path) -> None:
@@ -282,6 +306,10 @@ async def run_scenario(name: str, out: Path) -> dict:
             broken = record.verify_chain(session, story["incident_id"])
             alerts = _alerts_json(session, story["incident_id"])
             _plan_documents(session, story["plan_id"], out)
+            from handleplaner.commitments.service import board
+
+            (out / "commitments.json").write_text(json.dumps(
+                board(session, story["plan_id"]), ensure_ascii=False, indent=2), encoding="utf-8")
         (out / "alerts.json").write_text(json.dumps(alerts, ensure_ascii=False, indent=2),
                                          encoding="utf-8")
         summary = {

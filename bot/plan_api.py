@@ -14,7 +14,7 @@ from handleplaner.plans.models import PLAN_STATES, Plan, PlanVersion
 from handleplaner.plans.privacy import PersonalDataFound, assert_shareable
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from handleplaner.storage import transaction
-from notifications.plan_alerts import request_approval, share_with_sikker_by
+from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
 
 from .access import may_view_incident
 from .alerts_api import _json_body
@@ -169,8 +169,9 @@ async def send(request: web.Request) -> web.Response:
         plan = _plan_or_404(request, session, person)
         version = plans.send_plan(session, plan_id=plan.id, actor_id=person.id, rule=rule)
         accepted = request_approval(session, version=version, actor_id=person.id)
+        tasks = send_tasks(session, version=version, actor_id=person.id)
         return {"version_id": version.id, "number": version.number, "state": version.state,
-                "alert_id": accepted.alert.id}
+                "alert_id": accepted.alert.id, "task_alerts": [t.alert.id for t in tasks]}
 
     return await _change(request, work, status=201)
 

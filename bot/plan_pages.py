@@ -16,7 +16,7 @@ from handleplaner.plans.models import (APPROVAL_RULES, DECISIONS, MEASURE_STATUS
                                        VERSION_STATES)
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from handleplaner.storage import transaction
-from notifications.plan_alerts import request_approval
+from notifications.plan_alerts import request_approval, send_tasks
 
 from .access import may_view_incident
 from .keys import SERVICES
@@ -122,6 +122,7 @@ def _send(session, person, incident, form):
     version = plans.send_plan(session, plan_id=plan.id, actor_id=person.id,
                               rule=form.get("rule", "formand"))
     request_approval(session, version=version, actor_id=person.id)
+    send_tasks(session, version=version, actor_id=person.id)
 
 
 @action("forlaeng")

@@ -47,7 +47,7 @@ class AlertRequest(BaseModel):
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:
-        if value not in ALERT_KINDS or value in ("aktivering", "godkendelse", "sikkerby"):
+        if value not in ALERT_KINDS or value in ("aktivering", "godkendelse", "sikkerby", "opgaver"):
             raise ValueError("ukendt varseltype (besked, opdatering eller normaldrift)")
         return value
 

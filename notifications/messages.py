@@ -37,6 +37,8 @@ def alert_message(session: Session, alert: Alert, link_base: str, **kwargs) -> A
         return approval_message(session, alert, link_base)
     if alert.kind == "sikkerby":
         return sikkerby_message(session, alert, link_base)
+    if alert.kind == "opgaver":
+        return commitments_message(session, alert, link_base)
     facts = alert_facts(session, alert, link_base, **kwargs)
     texts = alert_texts(facts)
     return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=texts["subject"],
@@ -111,3 +113,58 @@ def sikkerby_message(session: Session, alert: Alert, link_base: str) -> AlertMes
         html=render_plan_html(snap, variant="sikkerby"),
         attachments=((f"handleplan-v{version.number}-sikkerby.pdf", "application/pdf",
                       render_plan_pdf(snap, variant="sikkerby")),))
+
+
+def commitments_message(session: Session, alert: Alert, link_base: str, *,
+                        notice: str = "") -> AlertMessage:
+    """An authority's measures in a version of the plan, with Bekræft / Afvis / Videregiv."""
+    import json as _json
+
+    from handleplaner.clock import dansk
+    from handleplaner.commitments.models import COMMITMENT_STATES
+    from handleplaner.commitments.service import of_authority
+    from handleplaner.directory import queries as directory
+    from handleplaner.plans.models import Plan, PlanVersion
+
+    from .rendering import render_json
+
+    authority = _json.loads(alert.audience or "{}").get("authority", "")
+    version = session.get(PlanVersion, alert.plan_version_id)
+    plan = session.get(Plan, version.plan_id)
+    current = max((v.id for v in session.exec(select(PlanVersion).where(
+        PlanVersion.plan_id == plan.id))), default=version.id)
+    rows = []
+    for c in of_authority(session, plan.id, authority):
+        leader = directory.get_person(session, c.responsible_id) if c.responsible_id else None
+        colleagues = []
+        if leader is not None:
+            deputy = directory.deputy_of(session, leader.id)
+            pool = ([deputy] if deputy else []) + [p for g in directory.groups_of(session, leader.id)
+                                                   if g.kind == "ledergruppe"
+                                                   for p in directory.group_members(session, g.code)
+                                                   if p.authority_code == leader.authority_code]
+            seen = {}
+            for p in pool:
+                if p.id != leader.id:
+                    seen.setdefault(p.id, f"{p.name}{' (suppleant)' if deputy and p.id == deputy.id else ''}")
+            colleagues = list(seen.items())[:15]
+        rows.append({"id": c.id, "title": c.title, "state": c.state,
+                     "state_label": COMMITMENT_STATES[c.state],
+                     "when": f"{dansk(c.starts_at)} – {dansk(c.ends_at)}",
+                     "leader": leader.name if leader else "ikke udpeget", "colleagues": colleagues})
+    prefix = "ØVELSE – " if alert.exercise else ""
+    subject = f"{prefix}Jeres opgaver i handleplanen ({authority}): {plan.title}"
+    link = f"{link_base.rstrip('/')}/haendelser/{plan.incident_id}/plan"
+    context = {"subject": subject, "heading": f"Opgaver for {authority}",
+               "intro": f"{plan.title}, version {version.number}. Bekræft, afvis eller videregiv hver indsats.",
+               "commitments": rows, "version_id": current, "link": link,
+               "exercise": alert.exercise, "notice": notice}
+    text = "\n".join([subject, *(f"- {r['title']} ({r['when']}): {r['state_label']}" for r in rows),
+                      link])
+    html = ("<p>" + subject + "</p><ul>" + "".join(
+        f"<li>{r['title']} ({r['when']}): {r['state_label']}</li>" for r in rows)
+        + f"</ul><p><a href=\"{link}\">Åbn handleplanen</a></p>")
+    return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
+                        text=text, facts=(), severity=alert.severity, exercise=alert.exercise,
+                        link=link, card=render_json("teams/commitments.json.j2", **context),
+                        html=html)

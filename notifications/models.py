@@ -14,7 +14,8 @@ DELIVERY_STATES = {QUEUED: "I kø", SENT: "Sendt", FAILED: "Fejlet", ACKNOWLEDGE
 # Alert kinds; code -> Danish label.
 ALERT_KINDS = {"aktivering": "Aktivering", "besked": "Varsel", "opdatering": "Opdatering",
                "normaldrift": "Normaldrift", "godkendelse": "Handleplan til godkendelse",
-               "sikkerby": "Handleplan til Team Sikker By"}
+               "sikkerby": "Handleplan til Team Sikker By",
+               "opgaver": "Opgaver i handleplanen"}
 ALERT_STATES = {"aktiv": "Aktiv", "kvitteret": "Kvitteret (kvorum nået)", "afsluttet": "Afsluttet"}
 
 

@@ -60,7 +60,12 @@ def test_demo_skyderi_writes_records_cards_audit_and_summary(tmp_path):
     alerts = json.loads((out / "alerts.json").read_text())
     alert = alerts[0]
     assert alert["severity"] == "akut" and alert["requires_ack"] is True
-    assert [a["kind"] for a in alerts] == ["aktivering", "godkendelse"]
+    assert [a["kind"] for a in alerts][:2] == ["aktivering", "godkendelse"]
+    assert set(a["kind"] for a in alerts[2:]) == {"opgaver"}
+    board = json.loads((out / "commitments.json").read_text())
+    assert {r["authority"] for r in board} >= {"POL", "SOF", "BUF"}
+    assert any(r["state"] == "bekraeftet" and r["confirmed_at"] for r in board)
+    assert any(r["state"] == "afventer" and r["leader"] for r in board)
     finals = alert["recipients_final"]
     acknowledged = [r for r in finals if r["acknowledged_at"]]
     assert len(acknowledged) >= 5

@@ -5,6 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
+import handleplaner.commitments.models  # noqa: F401
 import handleplaner.directory.models  # noqa: F401
 import handleplaner.incidents.models  # noqa: F401
 import handleplaner.plans.models  # noqa: F401

@@ -5,7 +5,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import handleplaner.directory.models  # noqa: F401  (registers the tables)
+import handleplaner.commitments.models  # noqa: F401  (registers the tables)
+import handleplaner.directory.models  # noqa: F401
 import handleplaner.incidents.models  # noqa: F401
 import handleplaner.plans.models  # noqa: F401
 import handleplaner.record.models  # noqa: F401

@@ -1,5 +1,5 @@
 from .models import RecordEntry
-from .service import SYSTEM, RecordIsAppendOnly, append, as_dict, entries, verify_chain
+from .service import SYSTEM, RecordIsAppendOnly, append, as_dict, count, entries, verify_chain
 
-__all__ = ["RecordEntry", "SYSTEM", "RecordIsAppendOnly", "append", "as_dict", "entries",
+__all__ = ["RecordEntry", "SYSTEM", "RecordIsAppendOnly", "append", "as_dict", "count", "entries",
            "verify_chain"]

@@ -1,0 +1,117 @@
+"""Commitments pressed in Teams: signed adaptiveCard/action invokes as Teams sends them."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from handleplaner import record
+from handleplaner.commitments.models import Commitment
+from handleplaner.directory import queries as directory
+
+from .helpers import DEMO, noerrebro, secretariat_member, shooting
+
+
+async def sent_plan(service):
+    client = service.client
+    editor = secretariat_member(service.engine)
+    headers = {DEMO: editor.id}
+    created = await (await client.post("/api/incidents", headers=headers,
+                                       json=shooting(noerrebro(service.engine)))).json()
+    plan = await (await client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
+                                    json={"template": "skyderi"})).json()
+    sent = await (await client.post(f"/api/plans/{plan['id']}/send", headers=headers,
+                                    json={})).json()
+    await service.services.worker.run_until_idle(timeout=120)
+    return editor, created, plan, sent
+
+
+def task_card(service, person):
+    """The person's newest task card in Teams: (activity id, card)."""
+    for entry in reversed(service.emulator.chats[person.teams_user_id]):
+        card = entry["activity"]["attachments"][0]["content"] if entry["activity"].get("attachments") else {}
+        if "Opgaver for" in str(card.get("body", [{}])[0]):
+            return entry["id"], card
+    raise AssertionError("no task card")
+
+
+async def press(service, person, activity_id, verb, data):
+    return await service.emulator.send_to_bot(person.teams_user_id, reply_to_id=activity_id,
+                                              invoke_value={"action": {"type": "Action.Execute",
+                                                                       "verb": verb, "data": data}})
+
+
+def commitment(engine, commitment_id) -> Commitment:
+    with Session(engine) as session:
+        return session.get(Commitment, commitment_id)
+
+
+async def test_confirm_decline_handover_twice_stranger_and_superseded(service):
+    editor, created, plan, sent = await sent_plan(service)
+    with Session(service.engine) as session:
+        rows = list(session.exec(select(Commitment).where(Commitment.plan_id == plan["id"])))
+        pol = next(c for c in rows if c.authority_code == "POL" and c.responsible_id)
+        leader = directory.get_person(session, pol.responsible_id)
+        stranger = next(p for p in directory.list_people(session)
+                        if p.teams_user_id and p.id != leader.id and p.authority_code == "SOF")
+    activity_id, card = task_card(service, leader)
+    data = {"commitment_id": pol.id, "version_id": sent["version_id"]}
+
+    # Decline without a reason: refused, nothing changes.
+    status, answer = await press(service, leader, activity_id, "afvis", dict(data))
+    assert answer["statusCode"] == 403 and "begrundelse" in answer["value"]["message"]
+    assert commitment(service.engine, pol.id).state == "afventer"
+
+    # Accept; the card comes back updated; the same press again changes nothing.
+    status, answer = await press(service, leader, activity_id, "bekraeft", dict(data))
+    assert answer["statusCode"] == 200
+    assert "Bekræftet" in str(answer["value"])
+    confirmed = commitment(service.engine, pol.id)
+    assert confirmed.state == "bekraeftet" and confirmed.confirmed_by == leader.id
+    with Session(service.engine) as session:
+        before = record.count(session, created["id"], "opgave.bekraeftet")
+    status, answer = await press(service, leader, activity_id, "bekraeft", dict(data))
+    assert answer["statusCode"] == 200
+    with Session(service.engine) as session:
+        assert record.count(session, created["id"], "opgave.bekraeftet") == before == 1
+
+    # Someone else presses: refused, and the refusal is recorded.
+    status, answer = await press(service, stranger, activity_id, "udfoert", dict(data))
+    assert answer["statusCode"] == 403 and leader.name in answer["value"]["message"]
+    with Session(service.engine) as session:
+        assert record.count(session, created["id"], "opgave.tryk_afvist") == 1
+    assert commitment(service.engine, pol.id).state == "bekraeftet"
+
+    # Hand over to the deputy: the deputy now owns it and must confirm.
+    with Session(service.engine) as session:
+        deputy = directory.deputy_of(session, leader.id)
+    status, answer = await press(service, leader, activity_id, "videregiv",
+                                 dict(data, **{f"til_{pol.id}": deputy.id}))
+    assert answer["statusCode"] == 200
+    handed = commitment(service.engine, pol.id)
+    assert (handed.state, handed.responsible_id) == ("videregivet", deputy.id)
+
+    # A new version supersedes the card: a press on the old one is told which is current.
+    headers = {DEMO: editor.id}
+    key = plan["measures"][0]["key"]
+    await service.client.patch(f"/api/plans/{plan['id']}/measures/{key}", headers=headers,
+                               json={"notes": "Ny note"})
+    second = await (await service.client.post(f"/api/plans/{plan['id']}/send", headers=headers,
+                                              json={})).json()
+    assert second["number"] == 2
+    status, answer = await press(service, deputy, activity_id, "bekraeft", dict(data))
+    assert answer["statusCode"] == 409 and "Version 2 er den gældende" in answer["value"]["message"]
+    status, answer = await press(service, deputy, activity_id, "bekraeft",
+                                 dict(data, version_id=second["version_id"]))
+    assert answer["statusCode"] == 200
+    assert commitment(service.engine, pol.id).state == "bekraeftet"
+
+
+async def test_every_task_card_is_a_valid_adaptive_card(service):
+    from tests.notifications.test_cards import assert_valid_card
+
+    await sent_plan(service)
+    cards = [e["activity"]["attachments"][0]["content"]
+             for entries in service.emulator.chats.values() for e in entries
+             if e["activity"].get("attachments")]
+    assert any("Opgaver for" in str(c) for c in cards)
+    for card in cards:
+        assert_valid_card(card)
