@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -157,8 +158,24 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
 
 
 def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
-    """APScheduler job: take due escalation steps, then wake the worker to send them."""
-    scheduler = AsyncIOScheduler(timezone="UTC")
+    """APScheduler: escalation and the plan's time-box every so often (in memory), and the
+    commitments' reminders as date jobs in a persistent job store in the database."""
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from notifications import commitment_reminders
+
+    scheduler = AsyncIOScheduler(timezone="UTC", jobstores={
+        "default": MemoryJobStore(),
+        commitment_reminders.JOBSTORE: SQLAlchemyJobStore(engine=services.engine)})
+    settings = services.settings
+    start, end = (int(x) for x in settings.quiet_hours.split("-"))
+    commitment_reminders.CONTEXT = commitment_reminders.Context(
+        engine=services.engine, link_base=settings.public_url,
+        remind_after=timedelta(minutes=settings.commitment_remind_minutes),
+        escalate_after=timedelta(minutes=settings.commitment_escalate_minutes),
+        quiet=(start, end), scheduler=scheduler,
+        wake=commitment_reminders.make_wake(asyncio.get_running_loop(), services.worker.wakeup))
 
     async def escalate() -> None:
         if await asyncio.to_thread(escalate_due, services.engine):

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Akut activation alerts must be acknowledged; silence escalates after this many minutes.
     activation_escalate_minutes: float = Field(10.0, gt=0)
     escalation_check_seconds: float = Field(15.0, gt=0)
+    # Commitments: remind an unconfirmed one after this long, then escalate step by step.
+    commitment_remind_minutes: float = Field(60.0, gt=0)
+    commitment_escalate_minutes: float = Field(60.0, gt=0)
+    quiet_hours: str = Field("22-7", pattern=r"^\d{1,2}-\d{1,2}$")  # Copenhagen time
     # Who approves a plan for the styregruppe: formand | et-medlem | flertal
     approval_rule: str = Field("formand", pattern="^(formand|et-medlem|flertal)$")
 

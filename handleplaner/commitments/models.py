@@ -36,3 +36,6 @@ class Commitment(SQLModel, table=True):
     confirmed_by: str | None = Field(default=None, max_length=32)
     updated_at: datetime
     updated_by: str = Field(max_length=32)
+    # Reminders: the last step taken (1 leader, 2 deputy, 3 ledergruppe and secretariat)
+    reminder_step: int = 0
+    snoozed: bool = False  # a leader may snooze a reminder once

@@ -35,9 +35,15 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """APScheduler keeps its own job table; it is not part of the schema."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

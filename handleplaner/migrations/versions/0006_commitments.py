@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-23 11:59:12.079627
+Create Date: 2026-11-23 12:01:08.176428
 """
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def upgrade() -> None:
     sa.Column('confirmed_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('reminder_step', sa.Integer(), nullable=False),
+    sa.Column('snoozed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['authority_code'], ['directory_authority.code'], ),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ),
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
