@@ -157,6 +157,19 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
     return services
 
 
+def job_store_url(engine: Engine) -> str:
+    """Where the persistent jobs live: the same PostgreSQL database; for SQLite a file of its
+    own next to the database (SQLite allows one writer, and jobs are added while the service's
+    own transaction commits)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return url.render_as_string(hide_password=False)
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        return "sqlite://"
+    return f"sqlite:///{database}.jobs"
+
+
 def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
     """APScheduler: escalation and the plan's time-box every so often (in memory), and the
     commitments' reminders as date jobs in a persistent job store in the database."""
@@ -167,7 +180,7 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
 
     scheduler = AsyncIOScheduler(timezone="UTC", jobstores={
         "default": MemoryJobStore(),
-        commitment_reminders.JOBSTORE: SQLAlchemyJobStore(engine=services.engine)})
+        commitment_reminders.JOBSTORE: SQLAlchemyJobStore(url=job_store_url(services.engine))})
     settings = services.settings
     start, end = (int(x) for x in settings.quiet_hours.split("-"))
     commitment_reminders.CONTEXT = commitment_reminders.Context(

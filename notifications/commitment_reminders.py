@@ -123,6 +123,16 @@ def plan_reminders(commitment_ids: list[int], now: datetime | None = None) -> No
         schedule(commitment_id, 1, moment + CONTEXT.remind_after)
 
 
+def plan_reminders_after_commit(session, commitment_ids: list[int]) -> None:
+    """Schedule the reminders once the caller's transaction has committed: the job store is
+    another connection, and the commitments must exist before a job can find them."""
+    from sqlalchemy import event
+
+    if CONTEXT is None or CONTEXT.scheduler is None or not commitment_ids:
+        return
+    event.listen(session, "after_commit", lambda _s: plan_reminders(commitment_ids), once=True)
+
+
 def snooze(commitment_id: int, person_id: str) -> bool:
     """Once per commitment: push the next reminder back by the reminder time."""
     ctx = CONTEXT

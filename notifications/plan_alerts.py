@@ -57,9 +57,9 @@ def send_tasks(session: Session, *, version: PlanVersion, actor_id: str,
     plan = session.get(Plan, version.plan_id)
     incident = get_incident(session, plan.incident_id)
     pending = sync_with_version(session, version, now)
-    from .commitment_reminders import plan_reminders
+    from .commitment_reminders import plan_reminders_after_commit
 
-    plan_reminders([c.id for c in pending], now)
+    plan_reminders_after_commit(session, [c.id for c in pending])
     by_authority: dict[str, dict] = {}
     for c in pending:
         if c.responsible_id:
