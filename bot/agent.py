@@ -6,8 +6,11 @@ Danish, and keeps the personal conversation so later alerts reach the person in 
 from __future__ import annotations
 
 import asyncio
+import re
 
-from microsoft_agents.activity import AdaptiveCardInvokeResponse
+import aiohttp
+
+from microsoft_agents.activity import AdaptiveCardInvokeResponse, Attachment
 from microsoft_agents.hosting.core import ActivityHandler, MessageFactory, TurnContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,8 +24,27 @@ from notifications.models import Alert, TeamsConversation
 
 COMMITMENT_VERBS = ("bekraeft", "afvis", "videregiv", "startet", "udfoert", "blokeret")
 
+COMMANDS = ("Skriv 'status' for dine åbne hændelser, 'mine opgaver' for dine opgaver i "
+            "handleplanerne, eller 'hjælp'.")
 HELP = ("Jeg er SSP Beredskabs bot. Når beredskabet aktiveres, får du varslet her i chatten "
         "og på e-mail. Åbn hændelsen fra varslet for at se detaljer og leveringer.")
+
+
+async def reply(turn_context: TurnContext, activity, attempts: int = 4) -> None:
+    """Send a reply; Teams answers 429 with Retry-After when a chat gets too much at once, and
+    the connector client does not retry, so wait as told and try again."""
+    for attempt in range(attempts):
+        try:
+            await turn_context.send_activity(activity)
+            return
+        except aiohttp.ClientResponseError as error:
+            if error.status != 429 or attempt == attempts - 1:
+                raise
+            try:
+                wait = float((error.headers or {}).get("Retry-After", 1))
+            except ValueError:
+                wait = 1.0
+            await asyncio.sleep(min(wait, 10.0))
 
 
 class BeredskabAgent(ActivityHandler):
@@ -60,18 +82,64 @@ class BeredskabAgent(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext):
         person = await self._remember(turn_context)
         if person is None:
-            await turn_context.send_activity(MessageFactory.text(
+            await reply(turn_context, MessageFactory.text(
                 "Du findes ikke i SSP Beredskabs organisationsoversigt. "
                 "Kontakt SSP Sekretariatet, hvis du skal have varsler."))
             return
-        await turn_context.send_activity(MessageFactory.text(f"Hej {person.name}. {HELP}"))
+        command = re.sub(r"<[^>]+>", " ", turn_context.activity.text or "").strip().lower()
+        command = " ".join(command.split())
+        if command in ("mine opgaver", "opgaver"):
+            card = await asyncio.to_thread(self._my_tasks, person)
+            if card is None:
+                await reply(turn_context, MessageFactory.text("Du har ingen åbne opgaver."))
+            else:
+                await reply(turn_context, MessageFactory.attachment(
+                    Attachment(content_type="application/vnd.microsoft.card.adaptive",
+                               content=card)))
+            return
+        if command == "status":
+            await reply(turn_context, MessageFactory.text(
+                await asyncio.to_thread(self._status, person)))
+            return
+        if command in ("hjælp", "hjaelp", "help", "?", ""):
+            await reply(turn_context, MessageFactory.text(f"Hej {person.name}. {HELP}\n\n{COMMANDS}"))
+            return
+        await reply(turn_context, MessageFactory.text(
+            f"Det forstår jeg ikke: '{command[:60]}'. {COMMANDS}"))
+
+    def _my_tasks(self, person):
+        from notifications.messages import my_tasks_card
+
+        with Session(self.engine) as session:
+            return my_tasks_card(session, person, self.link_base)
+
+    def _status(self, person) -> str:
+        """The open incidents the person is part of (alerted, or owning a commitment)."""
+        from sqlmodel import select
+
+        from handleplaner.commitments.models import Commitment
+        from handleplaner.incidents import Incident
+        from handleplaner.incidents.states import STATE_LABELS
+        from notifications.models import Delivery
+
+        with Session(self.engine) as session:
+            ids = set(session.exec(select(Delivery.incident_id).where(Delivery.person_id == person.id)))
+            ids |= set(session.exec(select(Commitment.incident_id).where(
+                Commitment.responsible_id == person.id)))
+            incidents = [i for i in session.exec(select(Incident).where(Incident.id.in_(ids)))
+                         if i.state != "afsluttet"]
+            if not incidents:
+                return "Du er ikke med i nogen åbne hændelser."
+            lines = [f"- {i.reference}{' (ØVELSE)' if i.exercise else ''}: {i.title} – "
+                     f"{STATE_LABELS.get(i.state, i.state)}" for i in incidents]
+            return "Åbne hændelser, du er med i:\n" + "\n".join(lines)
 
     async def on_members_added_activity(self, members_added, turn_context: TurnContext):
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id != bot_id for member in members_added):
             person = await self._remember(turn_context)
             name = f" {person.name}" if person else ""
-            await turn_context.send_activity(MessageFactory.text(f"Velkommen{name}. {HELP}"))
+            await reply(turn_context, MessageFactory.text(f"Velkommen{name}. {HELP}"))
 
     # Card actions (Action.Execute) -------------------------------------------------------
     def _acknowledge(self, aad_object_id: str | None, alert_id) -> tuple[int, dict | str]:

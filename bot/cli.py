@@ -62,6 +62,41 @@ def _directory_import(args) -> int:
     return 0
 
 
+def _teams_app(args) -> int:
+    """Build the Teams app package (manifest.json, color.png, outline.png) as a zip."""
+    from pydantic import ValidationError
+
+    from .settings import Settings, SettingsError
+    from .teams_app import TeamsAppError, build_package
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SettingsError("; ".join(
+            f"BEREDSKAB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors())) from None
+    demo = args.demo or settings.demo
+    bot_app_id = args.app_id or settings.bot_app_id
+    if not bot_app_id and demo:
+        from m365emulator.config import DEFAULT_BOT_APP_ID
+
+        bot_app_id = DEFAULT_BOT_APP_ID
+    if not bot_app_id:
+        print("Bottens app-id kendes ikke. Angiv --app-id eller BEREDSKAB_BOT_APP_ID "
+              "(eller --demo for emulatorens bot).", file=sys.stderr)
+        return 2
+    public_url = (args.public_url or settings.public_url).rstrip("/")
+    try:
+        manifest = build_package(Path(args.out), bot_app_id=bot_app_id, public_url=public_url,
+                                 version=args.version, allow_http=demo)
+    except TeamsAppError as error:
+        print(f"Teams-pakken blev ikke skrevet.\n{error}", file=sys.stderr)
+        return 2
+    print(f"Teams-pakken er skrevet til {args.out}")
+    print(f"  app-id {manifest['id']}, bot {bot_app_id}, version {manifest['version']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="beredskab", description="SSP Beredskab")
     commands = root.add_subparsers(dest="command", required=True)
@@ -90,6 +125,16 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--database-url")
     load.set_defaults(run=_directory_import)
+
+    teams = commands.add_parser("teams-app", help="byg Teams-app-pakken (zip til upload i Teams)")
+    teams.add_argument("--out", required=True, help="zip-filen, der skal skrives")
+    teams.add_argument("--app-id", help="bottens app-id (ellers BEREDSKAB_BOT_APP_ID)")
+    teams.add_argument("--public-url",
+                       help="tjenestens offentlige adresse (ellers BEREDSKAB_PUBLIC_URL)")
+    teams.add_argument("--version", default="1.0.0", help="app-pakkens version, fx 1.0.0")
+    teams.add_argument("--demo", action="store_true",
+                       help="brug emulatorens bot-id og tillad http (også BEREDSKAB_DEMO=1)")
+    teams.set_defaults(run=_teams_app)
     return root
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from datetime import timedelta
 from dataclasses import dataclass, field
@@ -150,11 +151,22 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
         adapter=CloudAdapter(channel_service_client_factory=ConnectorClientFactory(tokens)),
         agent=BeredskabAgent(engine, settings.public_url, on_change=worker.wakeup.set),
     )
+    services.adapter.on_turn_error = turn_error
     if start_worker:
         services.tasks.append(asyncio.create_task(worker.run_forever(settings.worker_poll_seconds)))
         services.scheduler = escalation_scheduler(services)
         services.scheduler.start()
     return services
+
+
+async def turn_error(context, error: Exception) -> None:
+    """Log the bot's failure; tell the user in Danish, without the exception's text."""
+    logging.getLogger("bot").error("turn failed: %r", error, exc_info=error)
+    try:
+        await context.send_activity("Der skete en fejl hos SSP Beredskab. Prøv igen om lidt, "
+                                    "eller kontakt SSP Sekretariatet.")
+    except Exception:  # the reply itself may fail (e.g. throttled); the log has the error
+        pass
 
 
 def job_store_url(engine: Engine) -> str:

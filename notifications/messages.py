@@ -151,7 +151,8 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
         rows.append({"id": c.id, "title": c.title, "state": c.state,
                      "state_label": COMMITMENT_STATES[c.state],
                      "when": f"{dansk(c.starts_at)} – {dansk(c.ends_at)}",
-                     "leader": leader.name if leader else "ikke udpeget", "colleagues": colleagues})
+                     "leader": leader.name if leader else "ikke udpeget", "colleagues": colleagues,
+                     "version_id": None})
     prefix = "ØVELSE – " if alert.exercise else ""
     subject = f"{prefix}Jeres opgaver i handleplanen ({authority}): {plan.title}"
     link = f"{link_base.rstrip('/')}/haendelser/{plan.incident_id}/plan"
@@ -168,3 +169,30 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
                         text=text, facts=(), severity=alert.severity, exercise=alert.exercise,
                         link=link, card=render_json("teams/commitments.json.j2", **context),
                         html=html)
+
+
+def my_tasks_card(session: Session, person, link_base: str) -> dict | None:
+    """'Mine opgaver': the person's open commitments across plans, with their actions."""
+    from handleplaner.clock import dansk
+    from handleplaner.commitments.models import COMMITMENT_STATES
+    from handleplaner.commitments.service import of_person
+    from handleplaner.plans.models import PlanVersion
+
+    from .rendering import render_json
+
+    rows = []
+    for c in of_person(session, person.id):
+        if c.state == "udfoert":
+            continue
+        current = session.exec(select(PlanVersion.id).where(PlanVersion.plan_id == c.plan_id)
+                               .order_by(PlanVersion.number.desc())).first()
+        rows.append({"id": c.id, "title": f"{c.title} ({c.authority_code})", "state": c.state,
+                     "state_label": COMMITMENT_STATES[c.state], "leader": person.name,
+                     "when": f"{dansk(c.starts_at)} – {dansk(c.ends_at)}", "colleagues": [],
+                     "version_id": current})
+    if not rows:
+        return None
+    return render_json("teams/commitments.json.j2", subject="Mine opgaver", heading="Mine opgaver",
+                       intro=f"{len(rows)} åbne opgaver. Meld status eller bekræft her.",
+                       commitments=rows, version_id=0, exercise=False, notice="",
+                       link=f"{link_base.rstrip('/')}/")

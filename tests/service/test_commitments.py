@@ -115,3 +115,35 @@ async def test_every_task_card_is_a_valid_adaptive_card(service):
     assert any("Opgaver for" in str(c) for c in cards)
     for card in cards:
         assert_valid_card(card)
+
+
+async def test_typed_commands_status_my_tasks_help_and_strangers(service):
+    editor, created, plan, sent = await sent_plan(service)
+    emulator = service.emulator
+    with Session(service.engine) as session:
+        c = session.exec(select(Commitment).where(Commitment.plan_id == plan["id"],
+                                                  Commitment.responsible_id.is_not(None))).first()
+        leader = directory.get_person(session, c.responsible_id)
+
+    await emulator.send_to_bot(leader.teams_user_id, text="status")
+    reply = emulator.chats[leader.teams_user_id][-1]["activity"]
+    assert created["reference"] in reply["text"] and "Åbne hændelser" in reply["text"]
+
+    await emulator.send_to_bot(leader.teams_user_id, text="Mine opgaver")
+    entry = emulator.chats[leader.teams_user_id][-1]
+    card = entry["activity"]["attachments"][0]["content"]
+    assert "Mine opgaver" in str(card) and c.title in str(card)
+    status, answer = await press(service, leader, entry["id"], "bekraeft",
+                                 {"commitment_id": c.id, "version_id": sent["version_id"]})
+    assert answer["statusCode"] == 200
+    assert commitment(service.engine, c.id).state == "bekraeftet"
+
+    await emulator.send_to_bot(leader.teams_user_id, text="hvad så")
+    assert "Det forstår jeg ikke" in emulator.chats[leader.teams_user_id][-1]["activity"]["text"]
+    await emulator.send_to_bot(leader.teams_user_id, text="hjælp")
+    assert "'mine opgaver'" in emulator.chats[leader.teams_user_id][-1]["activity"]["text"]
+
+    stranger = "00000000-0000-4000-8000-00000000beef"
+    await emulator.send_to_bot(stranger, text="status")
+    assert "findes ikke i SSP Beredskabs organisationsoversigt" in \
+        emulator.chats[stranger][-1]["activity"]["text"]

@@ -1,0 +1,391 @@
+"""The Teams app package: manifest.json plus the two icons, zipped for upload to Teams.
+
+The manifest follows the Microsoft Teams app manifest schema v1.19. ``validate_manifest``
+checks the fields this product relies on (required fields, lengths, GUIDs, the version, the
+icons) so that an invalid package is never written. The icons are drawn here with Pillow.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from PIL import Image, ImageDraw, ImageFont, features
+
+SCHEMA_URL = "https://developer.microsoft.com/json-schemas/teams/v1.19/MicrosoftTeams.schema.json"
+MANIFEST_VERSION = "1.19"
+ACCENT_COLOR = "#1c3f94"
+COLOR_ICON = "color.png"
+OUTLINE_ICON = "outline.png"
+COLOR_SIZE = (192, 192)
+OUTLINE_SIZE = (32, 32)
+PACKAGE_FILES = ("manifest.json", COLOR_ICON, OUTLINE_ICON)
+
+# The Teams app id is derived from the bot's app id, so rebuilding the package for the same bot
+# gives the same app (Teams then treats a new package as an update, not a second app).
+APP_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:ssp-beredskab:teams-app")
+
+BOT_SCOPES = ("personal", "team", "groupChat")
+COMMANDS = (
+    ("status", "Status for hændelser, du er med i"),
+    ("mine opgaver", "Dine opgaver i handleplanerne"),
+    ("hjælp", "Hvad botten kan"),
+)
+
+NAME_SHORT = "SSP Beredskab"
+NAME_FULL = "SSP Beredskab – SSP Københavns beredskab"
+DESCRIPTION_SHORT = "Hændelser, fælles handleplaner og varsler for SSP København"
+DESCRIPTION_FULL = (
+    "SSP Beredskab er SSP Københavns beredskab. Når der sker en alvorlig hændelse, samler "
+    "SSP Beredskab de relevante fagpersoner, sender varsler i Teams og på mail og holder styr på, "
+    "hvem der har kvitteret. Sammen lægger I en fælles handleplan med opgaver og aftaler, som "
+    "styregruppen godkender. I Teams kan du skrive 'status' for at se de hændelser, du er med i, "
+    "'mine opgaver' for dine opgaver i handleplanerne og 'hjælp' for at se, hvad botten kan."
+)
+DEVELOPER_NAME = "SSP København"
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+LANGUAGE_TAG = re.compile(r"^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8}){0,2}$")
+PERMISSIONS = ("identity", "messageTeamMembers")
+
+# Maximum lengths from the manifest schema.
+LIMITS = {
+    ("name", "short"): 30,
+    ("name", "full"): 100,
+    ("description", "short"): 80,
+    ("description", "full"): 4000,
+    ("developer", "name"): 32,
+}
+URL_MAX = 2048
+COMMAND_TITLE_MAX = 32
+COMMAND_DESCRIPTION_MAX = 128
+COMMANDS_PER_LIST_MAX = 10
+
+
+class TeamsAppError(Exception):
+    """The package cannot be built; ``problems`` lists every reason (in Danish)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("Teams-pakken er ugyldig:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+def teams_app_id(bot_app_id: str) -> str:
+    """The stable Teams app id for a bot app id."""
+    return str(uuid.uuid5(APP_ID_NAMESPACE, bot_app_id.strip().lower()))
+
+
+def build_manifest(*, bot_app_id: str, public_url: str, version: str = "1.0.0",
+                   app_id: str | None = None) -> dict:
+    base = public_url.rstrip("/")
+    host = urlsplit(base).hostname or ""
+    commands = [{"title": title, "description": text} for title, text in COMMANDS]
+    return {
+        "$schema": SCHEMA_URL,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id or teams_app_id(bot_app_id),
+        "localizationInfo": {"defaultLanguageTag": "da-dk"},
+        "developer": {
+            "name": DEVELOPER_NAME,
+            "websiteUrl": f"{base}/om",
+            "privacyUrl": f"{base}/privatliv",
+            "termsOfUseUrl": f"{base}/vilkaar",
+        },
+        "name": {"short": NAME_SHORT, "full": NAME_FULL},
+        "description": {"short": DESCRIPTION_SHORT, "full": DESCRIPTION_FULL},
+        "icons": {"color": COLOR_ICON, "outline": OUTLINE_ICON},
+        "accentColor": ACCENT_COLOR,
+        "bots": [{
+            "botId": bot_app_id,
+            "scopes": list(BOT_SCOPES),
+            "supportsFiles": False,
+            "isNotificationOnly": False,
+            # One command list per scope, as the schema documentation asks.
+            "commandLists": [{"scopes": [scope], "commands": commands} for scope in BOT_SCOPES],
+        }],
+        "permissions": list(PERMISSIONS),
+        "validDomains": [host] if host else [],
+    }
+
+
+# --- icons -------------------------------------------------------------------------------------
+
+def _shield(size: int, inset: float) -> list[tuple[float, float]]:
+    """A simple shield outline scaled to a square of ``size`` pixels."""
+    s, i = size, inset
+    return [(i, i), (s - 1 - i, i), (s - 1 - i, s * 0.55), (s / 2, s - 1 - i), (i, s * 0.55)]
+
+
+def _font(size: int):
+    if features.check("freetype2"):
+        try:
+            return ImageFont.load_default(size=size)
+        except TypeError:  # Pillow < 10.1 has no sized default font
+            pass
+    return ImageFont.load_default()
+
+
+def color_icon() -> bytes:
+    """192x192: a white shield with "SSP" on the accent colour."""
+    width, height = COLOR_SIZE
+    image = Image.new("RGB", COLOR_SIZE, ACCENT_COLOR)
+    draw = ImageDraw.Draw(image)
+    draw.polygon(_shield(width, 26), outline="white", width=8)
+    font = _font(50)
+    left, top, right, bottom = draw.textbbox((0, 0), "SSP", font=font)
+    text_w, text_h = right - left, bottom - top
+    if text_w > width - 80:  # bitmap fallback font: draw small, then scale up
+        small = Image.new("L", (right, bottom), 0)
+        ImageDraw.Draw(small).text((0, 0), "SSP", fill=255, font=font)
+        small = small.crop((left, top, right, bottom))
+        factor = max(1, (width - 80) // max(1, text_w))
+        mask = small.resize((text_w * factor, text_h * factor), Image.NEAREST)
+        image.paste("white", ((width - mask.width) // 2, int(height * 0.42) - mask.height // 2),
+                    mask)
+    else:
+        draw.text(((width - text_w) / 2 - left, height * 0.42 - text_h / 2 - top), "SSP",
+                  fill="white", font=font)
+    return _png(image)
+
+
+def outline_icon() -> bytes:
+    """32x32: a white shield outline with an exclamation mark, on a transparent background.
+
+    Every pixel is either fully transparent or opaque white (no anti-aliasing)."""
+    image = Image.new("RGBA", OUTLINE_SIZE, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    white = (255, 255, 255, 255)
+    draw.polygon(_shield(32, 2), outline=white, width=2)
+    draw.rectangle((15, 8, 16, 17), fill=white)
+    draw.rectangle((15, 20, 16, 21), fill=white)
+    return _png(image)
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def default_icons() -> dict[str, bytes]:
+    return {COLOR_ICON: color_icon(), OUTLINE_ICON: outline_icon()}
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _get(manifest: dict, *path: str):
+    value = manifest
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _is_http_url(value, *, allow_http: bool) -> bool:
+    if not isinstance(value, str) or len(value) > URL_MAX:
+        return False
+    parts = urlsplit(value)
+    schemes = ("https", "http") if allow_http else ("https",)
+    return parts.scheme.lower() in schemes and bool(parts.hostname)
+
+
+def _check_icon(name: str, data: bytes, size: tuple[int, int], *, outline: bool) -> list[str]:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception:  # noqa: BLE001 - any unreadable file is a problem to report
+        return [f"{name} kan ikke læses som et billede"]
+    problems = []
+    if image.format != "PNG":
+        problems.append(f"{name} skal være en PNG-fil (er {image.format})")
+    if image.size != size:
+        problems.append(f"{name} skal være {size[0]}x{size[1]} pixels (er "
+                        f"{image.size[0]}x{image.size[1]})")
+    if outline:
+        rgba = image.convert("RGBA")
+        pixels = list(rgba.getdata())
+        if not any(a == 0 for *_, a in pixels):
+            problems.append(f"{name} skal have en gennemsigtig baggrund")
+        if any(a != 0 and (r, g, b) != (255, 255, 255) for r, g, b, a in pixels):
+            problems.append(f"{name} må kun indeholde hvide og gennemsigtige pixels")
+        if not any(a != 0 for *_, a in pixels):
+            problems.append(f"{name} er helt gennemsigtigt")
+    return problems
+
+
+def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
+                      allow_http: bool = False) -> list[str]:
+    """Every problem with the manifest (and, if given, the icon files), in Danish.
+
+    An empty list means the package can be built. ``allow_http`` permits http addresses
+    (the local demo); Teams itself needs https."""
+    problems: list[str] = []
+    if not isinstance(manifest, dict):
+        return ["manifestet skal være et JSON-objekt"]
+
+    for field in ("$schema", "manifestVersion", "version", "id", "developer", "name",
+                  "description", "icons", "accentColor"):
+        if field not in manifest:
+            problems.append(f"feltet '{field}' mangler")
+    for path in (("developer", "name"), ("developer", "websiteUrl"), ("developer", "privacyUrl"),
+                 ("developer", "termsOfUseUrl"), ("name", "short"), ("name", "full"),
+                 ("description", "short"), ("description", "full"), ("icons", "color"),
+                 ("icons", "outline")):
+        value = _get(manifest, *path)
+        if path[0] in manifest and (not isinstance(value, str) or not value.strip()):
+            problems.append(f"feltet '{'.'.join(path)}' mangler eller er tomt")
+
+    if "manifestVersion" in manifest and manifest["manifestVersion"] != MANIFEST_VERSION:
+        problems.append(f"manifestVersion skal være '{MANIFEST_VERSION}'")
+    version = manifest.get("version")
+    if "version" in manifest and (not isinstance(version, str) or not SEMVER.match(version)
+                                  or len(version) > 256):
+        problems.append(f"version '{version}' er ikke et versionsnummer på formen 1.0.0")
+    app_id = manifest.get("id")
+    if "id" in manifest and (not isinstance(app_id, str) or not GUID.match(app_id)):
+        problems.append(f"id '{app_id}' er ikke et GUID")
+
+    for path, limit in LIMITS.items():
+        value = _get(manifest, *path)
+        if isinstance(value, str) and len(value) > limit:
+            problems.append(f"'{'.'.join(path)}' må højst være {limit} tegn (er {len(value)})")
+
+    for key in ("websiteUrl", "privacyUrl", "termsOfUseUrl"):
+        value = _get(manifest, "developer", key)
+        if isinstance(value, str) and value and not _is_http_url(value, allow_http=allow_http):
+            kind = "http(s)" if allow_http else "https"
+            problems.append(f"developer.{key} skal være en {kind}-adresse (er '{value}')")
+
+    accent = manifest.get("accentColor")
+    if "accentColor" in manifest and (not isinstance(accent, str) or not HEX_COLOR.match(accent)):
+        problems.append(f"accentColor '{accent}' skal være en farvekode som #1c3f94")
+
+    tag = _get(manifest, "localizationInfo", "defaultLanguageTag")
+    if "localizationInfo" in manifest and (not isinstance(tag, str) or not LANGUAGE_TAG.match(tag)):
+        problems.append(f"localizationInfo.defaultLanguageTag '{tag}' er ikke en sprogkode")
+
+    problems += _validate_bots(manifest.get("bots"))
+
+    permissions = manifest.get("permissions", [])
+    if not isinstance(permissions, list) or any(p not in PERMISSIONS for p in permissions):
+        problems.append(f"permissions må kun indeholde {', '.join(PERMISSIONS)}")
+
+    domains = manifest.get("validDomains", [])
+    if not isinstance(domains, list) or len(domains) > 16:
+        problems.append("validDomains skal være en liste med højst 16 domæner")
+    else:
+        for domain in domains:
+            if not isinstance(domain, str) or not domain or "://" in domain or "/" in domain \
+                    or len(domain) > URL_MAX:
+                problems.append(f"validDomains: '{domain}' skal være et domæne uden protokol og sti")
+
+    web_app = manifest.get("webApplicationInfo")
+    if web_app is not None:
+        if not isinstance(web_app, dict) or not GUID.match(str(web_app.get("id", ""))):
+            problems.append("webApplicationInfo.id skal være et GUID")
+        elif "resource" in web_app and (not isinstance(web_app["resource"], str)
+                                        or len(web_app["resource"]) > URL_MAX):
+            problems.append("webApplicationInfo.resource skal være en adresse på højst 2048 tegn")
+
+    if icons is not None:
+        color_name = _get(manifest, "icons", "color")
+        outline_name = _get(manifest, "icons", "outline")
+        for name, size, outline in ((color_name, COLOR_SIZE, False),
+                                    (outline_name, OUTLINE_SIZE, True)):
+            if not isinstance(name, str):
+                continue
+            if name not in icons:
+                problems.append(f"ikonet '{name}' findes ikke i pakken")
+            else:
+                problems += _check_icon(name, icons[name], size, outline=outline)
+    return problems
+
+
+def _validate_bots(bots) -> list[str]:
+    if not isinstance(bots, list) or len(bots) != 1:
+        return ["bots skal indeholde præcis én bot"]
+    bot = bots[0]
+    if not isinstance(bot, dict):
+        return ["bots[0] skal være et objekt"]
+    problems = []
+    bot_id = bot.get("botId")
+    if not isinstance(bot_id, str) or not GUID.match(bot_id):
+        problems.append(f"bots[0].botId '{bot_id}' er ikke et GUID (bottens app-id i Entra ID)")
+    scopes = bot.get("scopes")
+    if not isinstance(scopes, list) or not scopes or any(s not in BOT_SCOPES for s in scopes):
+        problems.append(f"bots[0].scopes skal være en eller flere af {', '.join(BOT_SCOPES)}")
+    for flag in ("supportsFiles", "isNotificationOnly"):
+        if flag in bot and not isinstance(bot[flag], bool):
+            problems.append(f"bots[0].{flag} skal være true eller false")
+    lists = bot.get("commandLists", [])
+    if not isinstance(lists, list) or len(lists) > 3:
+        return problems + ["bots[0].commandLists skal være en liste med højst 3 kommandolister"]
+    for n, command_list in enumerate(lists):
+        where = f"bots[0].commandLists[{n}]"
+        list_scopes = command_list.get("scopes") if isinstance(command_list, dict) else None
+        commands = command_list.get("commands") if isinstance(command_list, dict) else None
+        if not isinstance(list_scopes, list) or not list_scopes \
+                or any(s not in BOT_SCOPES for s in list_scopes):
+            problems.append(f"{where}.scopes skal være en eller flere af {', '.join(BOT_SCOPES)}")
+        if not isinstance(commands, list) or not commands \
+                or len(commands) > COMMANDS_PER_LIST_MAX:
+            problems.append(f"{where}.commands skal have 1-{COMMANDS_PER_LIST_MAX} kommandoer")
+            continue
+        for m, command in enumerate(commands):
+            title = command.get("title") if isinstance(command, dict) else None
+            text = command.get("description") if isinstance(command, dict) else None
+            if not isinstance(title, str) or not title or len(title) > COMMAND_TITLE_MAX:
+                problems.append(f"{where}.commands[{m}].title skal være 1-{COMMAND_TITLE_MAX} tegn")
+            if not isinstance(text, str) or not text or len(text) > COMMAND_DESCRIPTION_MAX:
+                problems.append(f"{where}.commands[{m}].description skal være "
+                                f"1-{COMMAND_DESCRIPTION_MAX} tegn")
+    return problems
+
+
+# --- the package -------------------------------------------------------------------------------
+
+def write_package(out: Path, manifest: dict, icons: dict[str, bytes] | None = None, *,
+                  allow_http: bool = False) -> Path:
+    """Validate, then write the zip (manifest.json and icons at the root). Nothing is written
+    if the package is invalid; an existing file is replaced only by a complete new one."""
+    icons = default_icons() if icons is None else icons
+    problems = validate_manifest(manifest, icons, allow_http=allow_http)
+    if problems:
+        raise TeamsAppError(problems)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    entries = [("manifest.json",
+                json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"),
+               (manifest["icons"]["color"], icons[manifest["icons"]["color"]]),
+               (manifest["icons"]["outline"], icons[manifest["icons"]["outline"]])]
+    handle, temporary = tempfile.mkstemp(prefix=".teams-app-", suffix=".zip", dir=out.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, data)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def build_package(out: Path, *, bot_app_id: str, public_url: str, version: str = "1.0.0",
+                  allow_http: bool = False) -> dict:
+    """Build and write the package; returns the manifest. Raises TeamsAppError if invalid."""
+    manifest = build_manifest(bot_app_id=bot_app_id, public_url=public_url, version=version)
+    write_package(out, manifest, allow_http=allow_http)
+    return manifest
