@@ -86,7 +86,8 @@ class BeredskabAgent(ActivityHandler):
                 "Du findes ikke i SSP Beredskabs organisationsoversigt. "
                 "Kontakt SSP Sekretariatet, hvis du skal have varsler."))
             return
-        command = re.sub(r"<[^>]+>", " ", turn_context.activity.text or "").strip().lower()
+        text = re.sub(r"<at>.*?</at>", " ", turn_context.activity.text or "", flags=re.S | re.I)
+        command = re.sub(r"<[^>]+>", " ", text).strip().lower()  # a mention in a channel
         command = " ".join(command.split())
         if command in ("mine opgaver", "opgaver"):
             card = await asyncio.to_thread(self._my_tasks, person)
@@ -135,11 +136,11 @@ class BeredskabAgent(ActivityHandler):
             return "Åbne hændelser, du er med i:\n" + "\n".join(lines)
 
     async def on_members_added_activity(self, members_added, turn_context: TurnContext):
-        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
-        if any(member.id != bot_id for member in members_added):
-            person = await self._remember(turn_context)
-            name = f" {person.name}" if person else ""
-            await reply(turn_context, MessageFactory.text(f"Velkommen{name}. {HELP}"))
+        """Installing the bot in personal scope lists only the bot as added; either way the
+        personal conversation is kept so the first alert needs no new conversation."""
+        person = await self._remember(turn_context)
+        name = f" {person.name}" if person else ""
+        await reply(turn_context, MessageFactory.text(f"Velkommen{name}. {HELP}"))
 
     # Card actions (Action.Execute) -------------------------------------------------------
     def _acknowledge(self, aad_object_id: str | None, alert_id) -> tuple[int, dict | str]:

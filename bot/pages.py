@@ -199,8 +199,28 @@ def _channel_posts(session: Session, incident_id: int) -> list:
                              .where(ChannelPost.incident_id == incident_id).order_by(ChannelPost.id)))
 
 
+INFO_PAGES = {
+    "om": ("Om SSP Beredskab", "SSP Beredskab er SSP Københavns værktøj til beredskabet: hændelser, "
+           "varsling af parterne, fælles handleplaner og myndighedernes opgaver. Det drives af SSP "
+           "Sekretariatet."),
+    "privatliv": ("Privatliv", "SSP Beredskab behandler oplysninger om medarbejdere i SSP-"
+                  "organisationen (navn, stilling, myndighed, kontaktoplysninger) for at kunne varsle "
+                  "og følge op (retsplejelovens § 115, databeskyttelsesforordningen). Oplysninger om "
+                  "unge deles kun med parterne efter behov og aldrig i varsler eller i versionen til "
+                  "Team Sikker By. Kontakt SSP Sekretariatet om indsigt."),
+    "vilkaar": ("Vilkår", "SSP Beredskab må kun bruges af SSP Københavns parter i forbindelse med "
+                "beredskabet. Videregiv ikke indhold uden for beredskabet."),
+}
+
+
+async def info_page(request: web.Request) -> web.Response:
+    title, text = INFO_PAGES[request.match_info["side"]]
+    return page(request, "info.html.j2", title=title, text=text)
+
+
 def routes() -> list[web.RouteDef]:
     return [
+        web.get("/{side:om|privatliv|vilkaar}", info_page),
         web.get("/", index),
         web.get("/log-ind", sign_in_page),
         web.post("/log-ind", sign_in),

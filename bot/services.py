@@ -105,7 +105,8 @@ class Services:
 
 def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
     return {
-        "teams": ChannelLimits([SlidingWindow(max(1, int(settings.teams_requests_per_second)), 1.0)],
+        "teams": ChannelLimits([SlidingWindow(max(1, int(settings.teams_requests_per_second)), 1.0,
+                                              count_from_end=True)],
                                concurrency=max(1, int(settings.teams_requests_per_second))),
         "email": ChannelLimits([SlidingWindow(settings.mail_messages_per_minute, 60.0)],
                                concurrency=settings.mail_concurrency),

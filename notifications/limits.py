@@ -11,12 +11,23 @@ from collections import deque
 
 
 class SlidingWindow:
-    def __init__(self, limit: int, window: float, *, clock=time.monotonic, sleep=asyncio.sleep):
+    """At most ``limit`` calls in any ``window`` seconds.
+
+    With ``count_from_end`` a call holds its place while it is in flight and for ``window``
+    seconds after it *ended* (``release``): the provider counts a request when it handles it,
+    which is some unknown time after we started it but never after we had its answer, so
+    counting from the answer cannot overrun the provider's window, whatever the latency."""
+
+    def __init__(self, limit: int, window: float, *, clock=time.monotonic, sleep=asyncio.sleep,
+                 count_from_end: bool = False):
         if limit < 1 or window <= 0:
             raise ValueError("limit must be >= 1 and window > 0")
         self.limit, self.window = limit, window
+        self.count_from_end = count_from_end
         self._clock, self._sleep = clock, sleep
         self._starts: deque[float] = deque()
+        self._in_flight = 0
+        self._ended = asyncio.Event()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
@@ -28,19 +39,36 @@ class SlidingWindow:
         while self._starts and self._starts[0] <= now - self.window:
             self._starts.popleft()
         wait = max(0.0, self._paused_until - now)
-        excess = len(self._starts) + count - self.limit
+        excess = len(self._starts) + self._in_flight + count - self.limit
         if excess > 0:
-            wait = max(wait, self._starts[excess - 1] + self.window - now)
+            if excess <= len(self._starts):
+                wait = max(wait, self._starts[excess - 1] + self.window - now)
+            elif wait == 0.0:
+                wait = -1.0  # only a call in flight can make room: wait until one ends
         return wait
 
     async def acquire(self, count: int = 1) -> None:
         """Wait until ``count`` more calls may start, then take them."""
         count = min(count, self.limit)
         async with self._lock:
-            while (wait := self.wait_time(count)) > 0:
-                await self._sleep(wait)
-            now = self._clock()
-            self._starts.extend([now] * count)
+            while (wait := self.wait_time(count)) != 0:
+                if wait < 0:
+                    self._ended.clear()
+                    await self._ended.wait()
+                else:
+                    await self._sleep(wait)
+            if self.count_from_end:
+                self._in_flight += count
+            else:
+                self._starts.extend([self._clock()] * count)
+
+    def release(self, count: int = 1) -> None:
+        """The calls have been answered (``count_from_end``: their window starts now)."""
+        if self.count_from_end:
+            count = min(count, self.limit)
+            self._in_flight -= count
+            self._starts.extend([self._clock()] * count)
+            self._ended.set()
 
 
 class ChannelLimits:
@@ -62,6 +90,8 @@ class ChannelLimits:
         return self
 
     async def __aexit__(self, *exc):
+        for window in self.windows:
+            window.release(1)
         self.concurrency.release()
 
     async def _take(self, count: int) -> None:
@@ -81,10 +111,20 @@ class ChannelLimits:
 class _Slot:
     def __init__(self, limits: ChannelLimits, count: int) -> None:
         self.limits, self.count = limits, count
+        self._done = True
 
     async def __aenter__(self):
         await self.limits._take(self.count)
-        return self.limits
+        self._done = False
+        return self
+
+    def done(self) -> None:
+        """The call has been answered: give back the concurrency, start the windows' clock."""
+        if not self._done:
+            self._done = True
+            for window in self.limits.windows:
+                window.release(self.count)
+            self.limits.concurrency.release()
 
     async def __aexit__(self, *exc):
-        self.limits.concurrency.release()
+        self.done()

@@ -66,7 +66,7 @@ def backoff(attempts: int, rng: random.Random, base: float = BACKOFF_BASE) -> fl
 class DeliveryWorker:
     def __init__(self, engine: Engine, channels: dict[str, Channel], *,
                  limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
-                 batch_size: int = 500, clock: Callable[[], datetime] = utcnow,
+                 batch_size: int = 2000, clock: Callable[[], datetime] = utcnow,
                  seed: int | None = None, backoff_base: float = BACKOFF_BASE,
                  channel_poster=None) -> None:
         self.engine = engine
@@ -169,20 +169,25 @@ class DeliveryWorker:
         worker that is stopped finishes the calls already made and writes their outcome)."""
         limits = self.limits.get(job.channel)
         slot = limits.requests(self._requests_needed(job)) if limits else contextlib.nullcontext()
-        async with slot:
+        async with slot as taken:
             started_jobs.add(id(job))
-            inner = asyncio.ensure_future(self._call_and_settle(job, limits))
+            inner = asyncio.ensure_future(self._call_and_settle(
+                job, limits, getattr(taken, "done", None)))
             self._inflight.add(inner)
             inner.add_done_callback(self._inflight.discard)
             return await asyncio.shield(inner)
 
-    async def _call_and_settle(self, job: Job, limits: ChannelLimits | None) -> int:
+    async def _call_and_settle(self, job: Job, limits: ChannelLimits | None,
+                               answered: Callable[[], None] | None = None) -> int:
         started = asyncio.get_running_loop().time()
         try:
             result = await self.channels[job.channel].send(job.message, job.recipients)
         except Exception as error:  # a bug in a channel must not stop the worker
             log.exception("channel %s failed", job.channel)
             result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
+        finally:
+            if answered is not None:  # the limits count from the answer, not from the settle
+                answered()
         if result.throttled and limits:
             limits.pause(result.retry_after or 1.0)
         duration = (asyncio.get_running_loop().time() - started) * 1000

@@ -156,3 +156,16 @@ async def test_throttling_errors_and_dropped_connections_still_deliver_everythin
         actions = [e.action for e in record.entries(session, created["id"])]
     assert actions.count("varsel.forsinket") >= 1
     assert actions.count("varsel.leveret") == len(rows)
+
+
+async def test_installing_the_bot_keeps_the_conversation_for_later_alerts(service):
+    from notifications.models import TeamsConversation
+
+    activator = secretariat_member(service.engine)
+    status, _ = await service.emulator.send_install_update(activator.teams_user_id)
+    assert status in (200, 201, 202)
+    with Session(service.engine) as session:
+        kept = session.get(TeamsConversation, activator.id)
+    assert kept is not None
+    assert kept.conversation_id == service.emulator.personal_conversation(activator.teams_user_id)["id"]
+    assert "Velkommen" in service.emulator.chats[activator.teams_user_id][-1]["activity"]["text"]

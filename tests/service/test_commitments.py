@@ -147,3 +147,12 @@ async def test_typed_commands_status_my_tasks_help_and_strangers(service):
     await emulator.send_to_bot(stranger, text="status")
     assert "findes ikke i SSP Beredskabs organisationsoversigt" in \
         emulator.chats[stranger][-1]["activity"]["text"]
+
+
+async def test_commands_work_with_a_mention_and_the_info_pages_exist(service):
+    editor = secretariat_member(service.engine)
+    await service.emulator.send_to_bot(editor.teams_user_id, text="<at>SSP Beredskab</at> hjælp")
+    assert "'mine opgaver'" in service.emulator.chats[editor.teams_user_id][-1]["activity"]["text"]
+    for side in ("om", "privatliv", "vilkaar"):
+        response = await service.client.get(f"/{side}")
+        assert response.status == 200 and "SSP" in await response.text()
