@@ -121,6 +121,10 @@ def _plan_paths() -> dict:
             "summary": "Send versionen uden personoplysninger til Team Sikker By (afvises, hvis der findes CPR-numre eller fortrolige navne)",
             "parameters": plan + [_path_param("number")],
             "responses": {"201": _json(obj, "Sendt"), **_errors(401, 403, 404)}}},
+        "/api/incidents/{incident_id}/commitments": {"get": {
+            "summary": "Opgavetavlen: hver indsats med myndighed, ansvarlig, bekræftelse og status; forfaldne først",
+            "parameters": [_path_param("incident_id")],
+            "responses": {"200": _json({"type": "array", "items": obj}, "OK"), **_errors(401, 404)}}},
         "/api/planned-events": {"post": {
             "summary": "Forbered en planlagt begivenhed med en beredskabsplan",
             "requestBody": body({"type": "object", "required": ["template", "title", "event_at"],

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from handleplaner.clock import COPENHAGEN, dansk, utcnow
 from handleplaner.commitments.models import Commitment
@@ -115,12 +116,52 @@ def fire(commitment_id: int, step: int) -> None:
 
 
 def plan_reminders(commitment_ids: list[int], now: datetime | None = None) -> None:
-    """Schedule the first reminder for commitments that now await confirmation."""
+    """Schedule the first reminder for commitments that now await confirmation, and the
+    overdue check at the end of each one's time window."""
     if CONTEXT is None or CONTEXT.scheduler is None:
         return
     moment = now or CONTEXT.clock()
+    with transaction(CONTEXT.engine) as session:
+        ends = {c.id: c.ends_at for c in session.exec(
+            select(Commitment).where(Commitment.id.in_(commitment_ids)))}
     for commitment_id in commitment_ids:
         schedule(commitment_id, 1, moment + CONTEXT.remind_after)
+        if commitment_id in ends:
+            CONTEXT.scheduler.add_job(fire_overdue, "date", run_date=max(ends[commitment_id], moment),
+                                      args=[commitment_id], id=f"forfald-{commitment_id}",
+                                      jobstore=JOBSTORE, replace_existing=True,
+                                      misfire_grace_time=None, coalesce=True)
+
+
+def fire_overdue(commitment_id: int) -> None:
+    """The measure's time window has ended and it is not done: tell the leader and the deputy
+    (once; an Akut incident is never held by quiet hours)."""
+    ctx = CONTEXT
+    now = ctx.clock()
+    with transaction(ctx.engine) as session:
+        c = session.get(Commitment, commitment_id)
+        if c is None or c.state in ("udfoert", "udgaaet", "afvist") or c.ends_at > now:
+            return
+        incident = get_incident(session, c.incident_id)
+        if incident.severity != "akut" and (morning := in_quiet_hours(now, ctx.quiet)):
+            ctx.scheduler.add_job(fire_overdue, "date", run_date=morning, args=[commitment_id],
+                                  id=f"forfald-{commitment_id}", jobstore=JOBSTORE,
+                                  replace_existing=True, misfire_grace_time=None)
+            return
+        people = [p for p in (directory.get_person(session, c.responsible_id) if c.responsible_id else None,
+                              directory.deputy_of(session, c.responsible_id) if c.responsible_id else None)
+                  if p is not None]
+        if people:
+            enqueue_alert(
+                session, incident_id=c.incident_id, kind="besked", severity=incident.severity,
+                exercise=incident.exercise, title=f"Opgave forfalden: {c.title}",
+                body=(f"Opgaven '{c.title}' ({c.authority_code}) skulle være udført "
+                      f"{dansk(c.ends_at)} og er '{c.state}'. Meld status: "
+                      f"{ctx.link_base.rstrip('/')}/haendelser/{c.incident_id}/opgaver"),
+                audience=people, actor_id="system", dedupe_key=f"opgave:{c.id}:forfalden",
+                now=now, all_channels=incident.severity == "akut")
+    if ctx.wake:
+        ctx.wake()
 
 
 def plan_reminders_after_commit(session, commitment_ids: list[int]) -> None:

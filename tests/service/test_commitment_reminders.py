@@ -61,8 +61,12 @@ async def test_reminders_survive_a_restart_and_fire_once(service, context, tmp_p
         if len(reminder_alerts(service.engine, 1)) == len(waiting):
             break
     assert len(reminder_alerts(service.engine, 1)) == len(waiting)  # none lost
-    next_steps = {job.id for job in second.get_jobs(jobstore=reminders.JOBSTORE)}
+    next_steps = {job.id for job in second.get_jobs(jobstore=reminders.JOBSTORE)
+                  if job.id.startswith("opgave-")}
     assert next_steps == {reminders.job_id(i, 2) for i in waiting}
+    overdue_checks = {job.id for job in second.get_jobs(jobstore=reminders.JOBSTORE)
+                      if job.id.startswith("forfald-")}
+    assert overdue_checks == {f"forfald-{i}" for i in waiting}
     second.shutdown(wait=False)
 
     third = scheduler(jobs)
@@ -97,7 +101,28 @@ async def test_confirmed_commitments_are_not_reminded_and_quiet_hours_hold(servi
     context.quiet = (hour, (hour + 2) % 24)  # now is quiet time
     reminders.fire(other_id, 1)
     assert reminder_alerts(service.engine, 1) == []
-    (job,) = held.get_jobs(jobstore=reminders.JOBSTORE)
+    (job,) = [j for j in held.get_jobs(jobstore=reminders.JOBSTORE) if j.id.startswith("opgave-")]
     assert job.id == reminders.job_id(other_id, 1)
     assert job.next_run_time.astimezone(reminders.COPENHAGEN).hour == (hour + 2) % 24
     held.shutdown(wait=False)
+
+
+async def test_an_overdue_measure_is_raised_with_the_leader_and_deputy_once(service, context,
+                                                                            tmp_path):
+    await sent_plan(service)
+    with Session(service.engine) as session:
+        c = session.exec(select(Commitment).where(Commitment.responsible_id.is_not(None))).first()
+        commitment_id, ends_at = c.id, c.ends_at
+    held = scheduler(tmp_path / "jobs.db")
+    context.scheduler = held
+    held.start()
+    reminders.fire_overdue(commitment_id)  # not yet due: nothing
+    with Session(service.engine) as session:
+        assert not [a for a in session.exec(select(Alert)) if "forfalden" in a.dedupe_key]
+    context.clock = lambda: ends_at + timedelta(minutes=1)
+    reminders.fire_overdue(commitment_id)
+    reminders.fire_overdue(commitment_id)  # fired again: still one
+    held.shutdown(wait=False)
+    with Session(service.engine) as session:
+        raised = [a for a in session.exec(select(Alert)) if "forfalden" in a.dedupe_key]
+    assert len(raised) == 1 and "skulle være udført" in raised[0].body

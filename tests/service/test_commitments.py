@@ -1,6 +1,8 @@
 """Commitments pressed in Teams: signed adaptiveCard/action invokes as Teams sends them."""
 from __future__ import annotations
 
+import json
+
 from sqlmodel import Session, select
 
 from handleplaner import record
@@ -156,3 +158,31 @@ async def test_commands_work_with_a_mention_and_the_info_pages_exist(service):
     for side in ("om", "privatliv", "vilkaar"):
         response = await service.client.get(f"/{side}")
         assert response.status == 200 and "SSP" in await response.text()
+
+
+async def test_board_shows_everything_streams_changes_and_takes_reports_on_the_web(service):
+    editor, created, plan, sent = await sent_plan(service)
+    client = service.client
+    rows = await (await client.get(f"/api/incidents/{created['id']}/commitments",
+                                   headers={DEMO: editor.id})).json()
+    assert rows and {"authority", "leader", "state", "confirmed", "ends_at", "overdue"} <= set(rows[0])
+    target = next(r for r in rows if r["leader"])
+    await client.post("/log-ind", data={"person": target["leader"]["id"]})
+    page = await (await client.get(f"/haendelser/{created['id']}/opgaver")).text()
+    assert target["title"] in page and "Bekræft" in page
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    response = await client.post(f"/haendelser/{created['id']}/opgaver", allow_redirects=False,
+                                 data={"csrf": csrf, "commitment_id": str(target["commitment_id"]),
+                                       "handling": "afvis", "grund": ""})
+    assert "begrundelse" in response.headers["Location"].lower() or "Skriv" in response.headers["Location"]
+    response = await client.post(f"/haendelser/{created['id']}/opgaver", allow_redirects=False,
+                                 data={"csrf": csrf, "commitment_id": str(target["commitment_id"]),
+                                       "handling": "bekraeft"})
+    assert response.status == 303
+    stream = await client.get(f"/haendelser/{created['id']}/opgaver/stroem?runder=1")
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    text = (await stream.read()).decode()
+    assert text.startswith("event: tavle\ndata: ")
+    data = json.loads(text.split("data: ", 1)[1].strip())
+    confirmed = next(r for r in data if r["commitment_id"] == target["commitment_id"])
+    assert confirmed["state"] == "bekraeftet" and confirmed["confirmed_by"] == target["leader"]["id"]
