@@ -162,6 +162,20 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
+    def _refreshed(self, alert_id):
+        """Universal Actions refresh: the task card as it stands now."""
+        from notifications.messages import commitments_message
+
+        try:
+            alert_id = int(alert_id)
+        except (TypeError, ValueError):
+            return None
+        with Session(self.engine) as session:
+            alert = session.get(Alert, alert_id)
+            if alert is None or alert.kind != "opgaver":
+                return None
+            return commitments_message(session, alert, self.link_base).card
+
     def _press(self, aad_object_id: str | None, verb: str, data: dict) -> tuple[int, dict | str]:
         """Bekræft / Afvis / Videregiv / I gang / Udført / Blokeret on an authority's task card."""
         import json
@@ -252,6 +266,15 @@ class BeredskabAgent(ActivityHandler):
         action = invoke_value.action
         verb = getattr(action, "verb", None)
         data = getattr(action, "data", None) or {}
+        if verb == "opdater" and "alert_id" in data:
+            card = await asyncio.to_thread(self._refreshed, data.get("alert_id"))
+            if card is None:
+                return AdaptiveCardInvokeResponse(
+                    status_code=404, type="application/vnd.microsoft.error",
+                    value={"code": "NotFound", "message": "Kortet findes ikke længere."})
+            return AdaptiveCardInvokeResponse(status_code=200,
+                                              type="application/vnd.microsoft.card.adaptive",
+                                              value=card)
         if verb in COMMITMENT_VERBS and "commitment_id" in data:
             sender = turn_context.activity.from_property
             status, result = await asyncio.to_thread(

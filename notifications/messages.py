@@ -156,7 +156,12 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
     prefix = "ØVELSE – " if alert.exercise else ""
     subject = f"{prefix}Jeres opgaver i handleplanen ({authority}): {plan.title}"
     link = f"{link_base.rstrip('/')}/haendelser/{plan.incident_id}/plan"
+    refresh_users = sorted({p.teams_user_id for c in of_authority(session, plan.id, authority)
+                            if c.responsible_id
+                            for p in [directory.get_person(session, c.responsible_id)]
+                            if p is not None and p.teams_user_id})[:60]
     context = {"subject": subject, "heading": f"Opgaver for {authority}",
+               "refresh_users": refresh_users, "alert_id": alert.id,
                "intro": f"{plan.title}, version {version.number}. Bekræft, afvis eller videregiv hver indsats.",
                "commitments": rows, "version_id": current, "link": link,
                "exercise": alert.exercise, "notice": notice}
@@ -193,6 +198,7 @@ def my_tasks_card(session: Session, person, link_base: str) -> dict | None:
     if not rows:
         return None
     return render_json("teams/commitments.json.j2", subject="Mine opgaver", heading="Mine opgaver",
+                       refresh_users=[], alert_id=0,
                        intro=f"{len(rows)} åbne opgaver. Meld status eller bekræft her.",
                        commitments=rows, version_id=0, exercise=False, notice="",
                        link=f"{link_base.rstrip('/')}/")

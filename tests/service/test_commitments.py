@@ -186,3 +186,18 @@ async def test_board_shows_everything_streams_changes_and_takes_reports_on_the_w
     data = json.loads(text.split("data: ", 1)[1].strip())
     confirmed = next(r for r in data if r["commitment_id"] == target["commitment_id"])
     assert confirmed["state"] == "bekraeftet" and confirmed["confirmed_by"] == target["leader"]["id"]
+
+
+async def test_task_cards_refresh_for_their_leaders(service):
+    editor, created, plan, sent = await sent_plan(service)
+    with Session(service.engine) as session:
+        c = session.exec(select(Commitment).where(Commitment.plan_id == plan["id"],
+                                                  Commitment.responsible_id.is_not(None))).first()
+        leader = directory.get_person(session, c.responsible_id)
+    activity_id, card = task_card(service, leader)
+    assert leader.teams_user_id in card["refresh"]["userIds"]
+    await press(service, leader, activity_id, "bekraeft",
+                {"commitment_id": c.id, "version_id": sent["version_id"]})
+    status, answer = await press(service, leader, activity_id, "opdater",
+                                 card["refresh"]["action"]["data"])
+    assert answer["statusCode"] == 200 and "Bekræftet" in str(answer["value"])
