@@ -20,7 +20,7 @@ from sqlmodel import select
 from handleplaner.clock import COPENHAGEN, dansk, utcnow
 from handleplaner.commitments.models import Commitment
 from handleplaner.directory import queries as directory
-from handleplaner.incidents import get_incident
+from handleplaner.incidents import get_incident, lock_incident
 from handleplaner.storage import transaction
 
 from .outbox import enqueue_alert
@@ -76,7 +76,11 @@ def fire(commitment_id: int, step: int) -> None:
     now = ctx.clock()
     with transaction(ctx.engine) as session:
         c = session.get(Commitment, commitment_id)
-        if c is None or c.state not in WAITING or c.reminder_step >= step:
+        if c is None:
+            return
+        lock_incident(session, c.incident_id)  # jobs run in parallel; the record stays in order
+        session.refresh(c)
+        if c.state not in WAITING or c.reminder_step >= step:
             return  # confirmed meanwhile, or this step was already taken
         incident = get_incident(session, c.incident_id)
         if step == 1 or incident.severity != "akut":
@@ -140,7 +144,11 @@ def fire_overdue(commitment_id: int) -> None:
     now = ctx.clock()
     with transaction(ctx.engine) as session:
         c = session.get(Commitment, commitment_id)
-        if c is None or c.state in ("udfoert", "udgaaet", "afvist") or c.ends_at > now:
+        if c is None:
+            return
+        lock_incident(session, c.incident_id)
+        session.refresh(c)
+        if c.state in ("udfoert", "udgaaet", "afvist") or c.ends_at > now:
             return
         incident = get_incident(session, c.incident_id)
         if incident.severity != "akut" and (morning := in_quiet_hours(now, ctx.quiet)):
