@@ -263,52 +263,28 @@ class BeredskabAgent(ActivityHandler):
         return 200, card
 
     async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
+        """Universal Actions: each verb is handled in a thread; the answer is the redrawn card,
+        or an error the card shows (never an exception's text)."""
         action = invoke_value.action
         verb = getattr(action, "verb", None)
         data = getattr(action, "data", None) or {}
+        sender = getattr(turn_context.activity.from_property, "aad_object_id", None)
         if verb == "opdater" and "alert_id" in data:
             card = await asyncio.to_thread(self._refreshed, data.get("alert_id"))
-            if card is None:
-                return AdaptiveCardInvokeResponse(
-                    status_code=404, type="application/vnd.microsoft.error",
-                    value={"code": "NotFound", "message": "Kortet findes ikke længere."})
-            return AdaptiveCardInvokeResponse(status_code=200,
-                                              type="application/vnd.microsoft.card.adaptive",
-                                              value=card)
-        if verb in COMMITMENT_VERBS and "commitment_id" in data:
-            sender = turn_context.activity.from_property
-            status, result = await asyncio.to_thread(
-                self._press, getattr(sender, "aad_object_id", None), verb, data)
-            if status != 200:
-                return AdaptiveCardInvokeResponse(
-                    status_code=status, type="application/vnd.microsoft.error",
-                    value={"code": "Refused", "message": result})
-            return AdaptiveCardInvokeResponse(status_code=200,
-                                              type="application/vnd.microsoft.card.adaptive",
-                                              value=result)
-        if verb in ("godkend", "afvis", "kommentar"):
-            sender = turn_context.activity.from_property
-            status, result = await asyncio.to_thread(
-                self._decide, getattr(sender, "aad_object_id", None), verb, data)
-            if status != 200:
-                return AdaptiveCardInvokeResponse(
-                    status_code=status, type="application/vnd.microsoft.error",
-                    value={"code": "Refused", "message": result})
-            return AdaptiveCardInvokeResponse(status_code=200,
-                                              type="application/vnd.microsoft.card.adaptive",
-                                              value=result)
-        if verb != "kvitter":
-            return AdaptiveCardInvokeResponse(
-                status_code=400, type="application/vnd.microsoft.error",
-                value={"code": "BadRequest", "message": f"Ukendt handling: {verb}"})
-        sender = turn_context.activity.from_property
-        await self._remember(turn_context)
-        status, result = await asyncio.to_thread(
-            self._acknowledge, getattr(sender, "aad_object_id", None), data.get("alert_id"))
+            status, result = (200, card) if card is not None else (404, "Kortet findes ikke længere.")
+        elif verb in COMMITMENT_VERBS and "commitment_id" in data:
+            status, result = await asyncio.to_thread(self._press, sender, verb, data)
+        elif verb in ("godkend", "afvis", "kommentar"):
+            status, result = await asyncio.to_thread(self._decide, sender, verb, data)
+        elif verb == "kvitter":
+            await self._remember(turn_context)
+            status, result = await asyncio.to_thread(self._acknowledge, sender, data.get("alert_id"))
+        else:
+            status, result = 400, f"Ukendt handling: {verb}"
         if status != 200:
-            return AdaptiveCardInvokeResponse(
-                status_code=status, type="application/vnd.microsoft.error",
-                value={"code": "Refused", "message": result})
+            return AdaptiveCardInvokeResponse(status_code=status,
+                                              type="application/vnd.microsoft.error",
+                                              value={"code": "Refused", "message": result})
         return AdaptiveCardInvokeResponse(status_code=200,
                                           type="application/vnd.microsoft.card.adaptive",
                                           value=result)
