@@ -150,6 +150,41 @@ def _plan_paths() -> dict:
     }
 
 
+def _meeting_paths() -> dict:
+    obj = {"type": "object"}
+    meeting = [_path_param("meeting_id")]
+
+    def post(summary, body=None, ok="OK", code="200", params=meeting):
+        operation = {"summary": summary, "parameters": params,
+                     "responses": {code: _json(obj, ok), **_errors(400, 401, 403, 404, 422)}}
+        if body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        return {"post": operation}
+
+    return {
+        "/api/incidents/{incident_id}/meetings": {
+            **post("Indkald til beredskabsmøde (faste parter for områderne; eksterne med begrundelse)",
+                   {"type": "object", "properties": {
+                       "starts_at": {"type": "string", "format": "date-time"},
+                       "duration_minutes": {"type": "integer"}, "online": {"type": "boolean"},
+                       "location": {"type": "string"},
+                       "externals": {"type": "array", "items": {"type": "object", "properties": {
+                           "person_id": {"type": "string"}, "reason": {"type": "string"}}}}}},
+                   ok="Indkaldt", code="201", params=[_path_param("incident_id")]),
+            "get": {"summary": "Møder med svar pr. myndighed", "parameters": [_path_param("incident_id")],
+                    "responses": {"200": _json({"type": "array", "items": obj}, "OK"), **_errors(401, 403, 404)}}},
+        "/api/meetings/{meeting_id}/change": post("Flyt mødet (samme UID, højere SEQUENCE)", obj),
+        "/api/meetings/{meeting_id}/cancel": post("Aflys mødet", obj),
+        "/api/meetings/{meeting_id}/responses": post("Registrér et svar (fx fra en ekstern part)", obj),
+        "/api/meetings/{meeting_id}/responses/sync": post("Hent svarene fra kalenderen; varsl suppleanter for myndigheder uden deltager"),
+        "/api/meetings/{meeting_id}/decisions": post("Beslutning til referatet (med indsats til handleplanen)", obj, code="201"),
+        "/api/meetings/{meeting_id}/minutes/apply": post("Overfør referatets indsatser til handleplanens udkast"),
+        "/api/meetings/{meeting_id}/invitation.ics": {"get": {
+            "summary": "Invitationen som iCalendar", "parameters": meeting,
+            "responses": {"200": {"description": "text/calendar"}, **_errors(401, 404)}}},
+    }
+
+
 def openapi_document(server_url: str) -> dict:
     from notifications.compose import AlertRequest
 
@@ -195,5 +230,6 @@ def openapi_document(server_url: str) -> dict:
                 "Hændelsesloggen", {"type": "array", "items": {"type": "object"}}),
             **_alert_paths(),
             **_plan_paths(),
+            **_meeting_paths(),
         },
     }

@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 from handleplaner.directory import DEMO_ORGANISATION, import_directory_file
 from handleplaner.directory.models import Person
 from handleplaner.storage import alembic_config, make_engine, upgrade_database
+from notifications.calendar import MeetingCalendar
 from notifications.channels.email import GraphMailChannel, graph_client
 from notifications.channel_posts import ChannelPoster
 from notifications.channels.smtp import SmtpMailChannel
@@ -89,6 +90,7 @@ class Services:
     validator: ActivityTokenValidator
     adapter: CloudAdapter
     agent: BeredskabAgent
+    calendar: MeetingCalendar | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     scheduler: AsyncIOScheduler | None = None
 
@@ -153,6 +155,8 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
         agent=BeredskabAgent(engine, settings.public_url, on_change=worker.wakeup.set),
     )
     services.adapter.on_turn_error = turn_error
+    services.calendar = MeetingCalendar(graph_client(tokens, settings.graph_base_url),
+                                        organizer=settings.sender_mailbox)
     if start_worker:
         services.tasks.append(asyncio.create_task(worker.run_forever(settings.worker_poll_seconds)))
         services.scheduler = escalation_scheduler(services)

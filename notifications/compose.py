@@ -47,7 +47,7 @@ class AlertRequest(BaseModel):
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:
-        if value not in ALERT_KINDS or value in ("aktivering", "godkendelse", "sikkerby", "opgaver"):
+        if value not in ALERT_KINDS or value in ("aktivering", "godkendelse", "sikkerby", "opgaver", "moede"):
             raise ValueError("ukendt varseltype (besked, opdatering eller normaldrift)")
         return value
 

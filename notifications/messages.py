@@ -39,6 +39,10 @@ def alert_message(session: Session, alert: Alert, link_base: str, **kwargs) -> A
         return sikkerby_message(session, alert, link_base)
     if alert.kind == "opgaver":
         return commitments_message(session, alert, link_base)
+    if alert.kind == "moede":
+        from .meeting_invites import meeting_message
+
+        return meeting_message(session, alert, link_base)
     facts = alert_facts(session, alert, link_base, **kwargs)
     texts = alert_texts(facts)
     return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=texts["subject"],

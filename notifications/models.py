@@ -15,7 +15,7 @@ DELIVERY_STATES = {QUEUED: "I kø", SENT: "Sendt", FAILED: "Fejlet", ACKNOWLEDGE
 ALERT_KINDS = {"aktivering": "Aktivering", "besked": "Varsel", "opdatering": "Opdatering",
                "normaldrift": "Normaldrift", "godkendelse": "Handleplan til godkendelse",
                "sikkerby": "Handleplan til Team Sikker By",
-               "opgaver": "Opgaver i handleplanen"}
+               "opgaver": "Opgaver i handleplanen", "moede": "Indkaldelse til beredskabsmøde"}
 ALERT_STATES = {"aktiv": "Aktiv", "kvitteret": "Kvitteret (kvorum nået)", "afsluttet": "Afsluttet"}
 
 

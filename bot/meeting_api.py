@@ -1,0 +1,216 @@
+"""JSON API for the beredskabsmøde: call, change, cancel, answers, attendance, minutes."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+from sqlmodel import Session, select
+
+from handleplaner.clock import iso_utc
+from handleplaner.meetings import service as meetings
+from handleplaner.meetings.models import MEETING_STATES, Meeting
+from handleplaner.plans.service import PlanInvalid, PlanRefused
+from handleplaner.storage import transaction
+from notifications.calendar import CalendarError
+from notifications.meeting_invites import (alert_missing_authorities, ics_for, send_invitations,
+                                           sync_responses)
+
+from .access import may_view_incident
+from .alerts_api import _json_body
+from .api import _incident_or_error, _person_or_401, ok, problem
+from .keys import SERVICES
+
+
+def meeting_json(session: Session, meeting: Meeting) -> dict:
+    return {"id": meeting.id, "incident_id": meeting.incident_id, "state": meeting.state,
+            "state_label": MEETING_STATES[meeting.state], "starts_at": iso_utc(meeting.starts_at),
+            "ends_at": iso_utc(meeting.ends_at), "online": meeting.online,
+            "location": meeting.location, "join_url": meeting.join_url, "uid": meeting.uid,
+            "sequence": meeting.sequence,
+            "invitees": [{"person_id": i.person_id, "authority": i.authority_code,
+                          "external": i.external, "reason": i.reason,
+                          "by_calendar": i.by_calendar, "response": i.response}
+                         for i in meetings.invitees(session, meeting.id)],
+            "attendance": [a.as_json() for a in meetings.attendance(session, meeting.id)],
+            "agenda": [{"position": a.position, "title": a.title, "text": a.text}
+                       for a in meetings.agenda(session, meeting.id)]}
+
+
+def _meeting(request: web.Request, session: Session, person) -> Meeting:
+    try:
+        meeting = session.get(Meeting, int(request.match_info["meeting_id"]))
+    except ValueError:
+        meeting = None
+    if meeting is None or not may_view_incident(session, person.id, meeting.incident_id):
+        raise web.HTTPNotFound(text=json.dumps({"fejl": "Mødet findes ikke."}, ensure_ascii=False),
+                               content_type="application/json")
+    return meeting
+
+
+async def _run(request: web.Request, work, *, status: int = 200, invite: bool = False):
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+
+    def run():
+        with transaction(services.engine) as session:
+            return work(session, person)
+
+    try:
+        meeting_id = await asyncio.to_thread(run)
+    except (meetings.MeetingRefused, PlanRefused) as error:
+        return problem(403, str(error))
+    except (meetings.MeetingInvalid, PlanInvalid) as error:
+        return problem(422, "Ikke gemt: forespørgslen har fejl.", error.errors)
+    calendar_error = None
+    if invite:
+        try:
+            await send_invitations(services.engine, services.calendar, services.settings.public_url,
+                                   meeting_id)
+        except CalendarError as error:
+            calendar_error = str(error)
+    services.worker.wakeup.set()
+    with Session(services.engine) as session:
+        body = meeting_json(session, session.get(Meeting, meeting_id))
+    if calendar_error:
+        body["kalenderfejl"] = calendar_error
+    return ok(body, status=status)
+
+
+async def call(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        incident = _incident_or_error(request, session, person)
+        return meetings.call_meeting(session, incident_id=incident.id, actor_id=person.id,
+                                     data=data,
+                                     organizer=request.app[SERVICES].settings.sender_mailbox).id
+
+    return await _run(request, work, status=201, invite=True)
+
+
+async def list_meetings(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        incident = _incident_or_error(request, session, person)
+        rows = session.exec(select(Meeting).where(Meeting.incident_id == incident.id)
+                            .order_by(Meeting.id))
+        return ok([meeting_json(session, m) for m in rows])
+
+
+async def change(request: web.Request) -> web.Response:
+    from datetime import datetime
+
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        meeting = _meeting(request, session, person)
+        try:
+            starts = datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None
+        except ValueError:
+            raise meetings.MeetingInvalid({"starts_at": "er ikke et gyldigt tidspunkt"}) from None
+        return meetings.change_meeting(session, meeting_id=meeting.id, actor_id=person.id,
+                                       starts_at=starts, location=data.get("location")).id
+
+    return await _run(request, work, invite=True)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        meeting = _meeting(request, session, person)
+        return meetings.cancel_meeting(session, meeting_id=meeting.id, actor_id=person.id,
+                                       reason=str(data.get("reason", "")) or "ikke angivet").id
+
+    return await _run(request, work, invite=True)
+
+
+async def respond(request: web.Request) -> web.Response:
+    """The secretariat records an answer given by phone or mail (mail-only parties)."""
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        meeting = _meeting(request, session, person)
+        meetings._require_secretariat(session, person.id)
+        meetings.record_response(session, meeting_id=meeting.id,
+                                 person_id=str(data.get("person_id", "")),
+                                 response=str(data.get("response", "")), actor_id=person.id)
+        return meeting.id
+
+    response = await _run(request, work)
+    if response.status == 200:
+        await alert_missing_authorities(request.app[SERVICES].engine,
+                                        int(request.match_info["meeting_id"]))
+        request.app[SERVICES].worker.wakeup.set()
+    return response
+
+
+async def sync(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+        meeting = _meeting(request, session, person)
+    missing = await sync_responses(services.engine, services.calendar, meeting.id)
+    services.worker.wakeup.set()
+    with Session(services.engine) as session:
+        body = meeting_json(session, session.get(Meeting, meeting.id))
+    body["not_represented"] = missing
+    return ok(body)
+
+
+async def decide(request: web.Request) -> web.Response:
+    data, error = await _json_body(request)
+    if error:
+        return error
+
+    def work(session, person):
+        meeting = _meeting(request, session, person)
+        meetings.add_decision(session, meeting_id=meeting.id, actor_id=person.id,
+                              agenda_position=int(data.get("agenda_position", 0) or 0),
+                              text=str(data.get("text", "")), measure=data.get("measure"))
+        return meeting.id
+
+    return await _run(request, work, status=201)
+
+
+async def apply_minutes(request: web.Request) -> web.Response:
+    def work(session, person):
+        meeting = _meeting(request, session, person)
+        meetings._require_secretariat(session, person.id)
+        meetings.minutes_to_plan(session, meeting_id=meeting.id, actor_id=person.id)
+        return meeting.id
+
+    return await _run(request, work)
+
+
+async def invitation(request: web.Request) -> web.Response:
+    with Session(request.app[SERVICES].engine) as session:
+        person = _person_or_401(request, session)
+        meeting = _meeting(request, session, person)
+        body = ics_for(session, meeting, request.app[SERVICES].settings.public_url)
+    return web.Response(body=body, content_type="text/calendar",
+                        headers={"Content-Disposition": 'attachment; filename="invitation.ics"'})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/incidents/{incident_id}/meetings", call),
+        web.get("/api/incidents/{incident_id}/meetings", list_meetings),
+        web.post("/api/meetings/{meeting_id}/change", change),
+        web.post("/api/meetings/{meeting_id}/cancel", cancel),
+        web.post("/api/meetings/{meeting_id}/responses", respond),
+        web.post("/api/meetings/{meeting_id}/responses/sync", sync),
+        web.post("/api/meetings/{meeting_id}/decisions", decide),
+        web.post("/api/meetings/{meeting_id}/minutes/apply", apply_minutes),
+        web.get("/api/meetings/{meeting_id}/invitation.ics", invitation),
+    ]

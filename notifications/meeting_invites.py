@@ -1,0 +1,167 @@
+"""Inviting to the beredskabsmøde: a Graph calendar event with a Teams meeting for the parties in
+Microsoft 365, and an email with an .ics invitation for mail-only parties (through the outbox).
+Changes and cancellations update the same event and send the .ics again with the same UID and a
+higher SEQUENCE. Answers are read back from the event; an authority with nobody coming gets its
+invitees' deputies alerted."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from handleplaner.clock import dansk, utcnow
+from handleplaner.directory import queries as directory
+from handleplaner.incidents import get_incident
+from handleplaner.meetings import service as meetings
+from handleplaner.meetings.models import Meeting, MeetingInvitee
+from handleplaner.storage import transaction
+
+from .calendar import CalendarError, MeetingCalendar, event_body
+from .channels.base import AlertMessage
+from .models import Alert
+from .outbox import enqueue_alert
+
+
+def invitation_texts(session: Session, meeting: Meeting, link_base: str) -> tuple[str, str]:
+    incident = get_incident(session, meeting.incident_id)
+    prefix = "ØVELSE – " if incident.exercise else ""
+    state = "AFLYST: " if meeting.state == "aflyst" else ""
+    subject = f"{prefix}{state}Beredskabsmøde {incident.reference}: {incident.title}"
+    items = "".join(f"<li><strong>{a.title}</strong> – {a.text}</li>"
+                    for a in meetings.agenda(session, meeting.id))
+    where = (f'<a href="{meeting.join_url}">Deltag i Teams-mødet</a>' if meeting.join_url
+             else meeting.location)
+    html = (f"<p>{'Mødet er aflyst.' if meeting.state == 'aflyst' else 'Du indkaldes til beredskabsmøde.'}</p>"
+            f"<p><strong>{dansk(meeting.starts_at)}</strong> – {where}</p>"
+            f"<p>Dagsorden:</p><ol>{items}</ol>"
+            f"<p><a href=\"{link_base.rstrip('/')}/haendelser/{incident.id}\">Hændelsen i SSP Beredskab</a></p>"
+            f"<p style=\"font-size:12px;color:#666\">Fortroligt (§115). Videresend ikke.</p>")
+    return subject, html
+
+
+def ics_for(session: Session, meeting: Meeting, link_base: str) -> bytes:
+    from handleplaner.meetings.ics import meeting_ics
+
+    subject, _ = invitation_texts(session, meeting, link_base)
+    people = [directory.get_person(session, i.person_id) for i in meetings.invitees(session, meeting.id)]
+    agenda = "\n".join(f"{a.position}. {a.title}" for a in meetings.agenda(session, meeting.id))
+    cancelled = meeting.state == "aflyst"
+    return meeting_ics(
+        uid=meeting.uid, sequence=meeting.sequence, method="CANCEL" if cancelled else "REQUEST",
+        start=meeting.starts_at, end=meeting.ends_at, summary=subject,
+        description=f"Dagsorden:\n{agenda}" + (f"\nTeams: {meeting.join_url}" if meeting.join_url else ""),
+        location=meeting.join_url or meeting.location, organizer_email=meeting.organizer,
+        organizer_name="SSP Sekretariatet", attendees=[(p.email, p.name) for p in people if p],
+        url=f"{link_base.rstrip('/')}/haendelser/{meeting.incident_id}",
+        status="CANCELLED" if cancelled else "CONFIRMED")
+
+
+def meeting_message(session: Session, alert: Alert, link_base: str) -> AlertMessage:
+    """The email (and a plain card) for mail-only invitees, with the .ics attached."""
+    meeting = session.get(Meeting, json.loads(alert.audience)["meeting_id"])
+    subject, html = invitation_texts(session, meeting, link_base)
+    card = {"type": "AdaptiveCard", "version": "1.5",
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "body": [{"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder"},
+                     {"type": "TextBlock", "text": dansk(meeting.starts_at), "wrap": True}]}
+    return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
+                        text=subject, facts=(), severity=alert.severity, exercise=alert.exercise,
+                        link="", card=card, html=html,
+                        attachments=(("invitation.ics", "text/calendar; method="
+                                      + ("CANCEL" if meeting.state == "aflyst" else "REQUEST"),
+                                      ics_for(session, meeting, link_base)),))
+
+
+async def send_invitations(engine: Engine, calendar: MeetingCalendar, link_base: str,
+                           meeting_id: int) -> None:
+    """Create, update or cancel the calendar event, then queue the .ics emails."""
+    with Session(engine) as session:
+        meeting = session.get(Meeting, meeting_id)
+        rows = meetings.invitees(session, meeting_id)
+        people = {r.person_id: directory.get_person(session, r.person_id) for r in rows}
+        subject, html = invitation_texts(session, meeting, link_base)
+        attendees = [(people[r.person_id].email, people[r.person_id].name)
+                     for r in rows if r.by_calendar]
+        event = event_body(subject=subject, html=html, starts_at=meeting.starts_at,
+                           ends_at=meeting.ends_at, online=meeting.online,
+                           location=meeting.location, attendees=attendees,
+                           transaction_id=meeting.uid)
+    if meeting.graph_event_id is None and meeting.state == "indkaldt":
+        event_id, join = await calendar.create(event)
+        with transaction(engine) as session:
+            stored = session.get(Meeting, meeting_id)
+            stored.graph_event_id, stored.join_url = event_id, join
+            session.add(stored)
+    elif meeting.state == "aflyst" and meeting.graph_event_id:
+        await calendar.cancel(meeting.graph_event_id)
+    elif meeting.graph_event_id:
+        await calendar.update(meeting.graph_event_id, event)
+    with transaction(engine) as session:
+        meeting = session.get(Meeting, meeting_id)
+        incident = get_incident(session, meeting.incident_id)
+        mail_only = [people[r.person_id] for r in rows if not r.by_calendar]
+        if mail_only:
+            enqueue_alert(session, incident_id=incident.id, kind="moede", severity="varsling",
+                          exercise=incident.exercise, title="Indkaldelse til beredskabsmøde",
+                          body=dansk(meeting.starts_at), audience=mail_only, actor_id="system",
+                          dedupe_key=f"moede:{meeting.id}:{meeting.sequence}", all_channels=False,
+                          audience_spec=json.dumps({"meeting_id": meeting.id,
+                                                    "sequence": meeting.sequence}))
+
+
+async def sync_responses(engine: Engine, calendar: MeetingCalendar, meeting_id: int,
+                         now: datetime | None = None) -> list[str]:
+    """Read the answers from the event; alert the deputies of an authority with nobody coming.
+    Returns the authorities not represented."""
+    moment = now or utcnow()
+    with Session(engine) as session:
+        meeting = session.get(Meeting, meeting_id)
+    if not meeting.graph_event_id:
+        return []
+    try:
+        answers = await calendar.responses(meeting.graph_event_id)
+    except CalendarError:
+        return []
+    with transaction(engine) as session:
+        for row in meetings.invitees(session, meeting_id):
+            person = directory.get_person(session, row.person_id)
+            answer = answers.get(person.email.lower())
+            if row.by_calendar and answer and answer != row.response:
+                meetings.record_response(session, meeting_id=meeting_id, person_id=row.person_id,
+                                         response=answer, actor_id=row.person_id, now=moment)
+    return await alert_missing_authorities(engine, meeting_id, moment)
+
+
+async def alert_missing_authorities(engine: Engine, meeting_id: int,
+                                    now: datetime | None = None) -> list[str]:
+    moment = now or utcnow()
+    missing = []
+    with transaction(engine) as session:
+        meeting = session.get(Meeting, meeting_id)
+        incident = get_incident(session, meeting.incident_id)
+        for authority in meetings.attendance(session, meeting_id):
+            if not authority.nobody_coming:
+                continue
+            missing.append(authority.authority)
+            deputies = {}
+            for row in session.exec(select(MeetingInvitee).where(
+                    MeetingInvitee.meeting_id == meeting_id,
+                    MeetingInvitee.authority_code == authority.authority)):
+                deputy = directory.deputy_of(session, row.person_id)
+                if deputy is not None:
+                    deputies[deputy.id] = deputy
+            if deputies:
+                enqueue_alert(
+                    session, incident_id=incident.id, kind="besked", severity=incident.severity,
+                    exercise=incident.exercise,
+                    title=f"{authority.authority} er ikke repræsenteret på beredskabsmødet",
+                    body=(f"Ingen fra {authority.name} deltager i beredskabsmødet "
+                          f"{dansk(meeting.starts_at)} ({incident.reference}). Du er suppleant: "
+                          f"deltag, eller find en anden fra {authority.authority}. "
+                          + (f"Teams: {meeting.join_url}" if meeting.join_url else meeting.location)),
+                    audience=list(deputies.values()), actor_id="system",
+                    dedupe_key=f"moede:{meeting_id}:afbud:{authority.authority}", now=moment,
+                    all_channels=True)
+    return missing
