@@ -25,7 +25,8 @@ def _demo(args) -> int:
     print(f"Scenariet '{args.scenario}' er kørt. Filerne ligger i {args.out}:")
     for name in ("graph-requests.jsonl", "bot-requests.jsonl", "cards/", "audit.jsonl",
                  "alerts.json", "handleplan-v1.html", "handleplan-v1.pdf",
-                 "handleplan-v1-sikkerby.html", "commitments.json", "summary.json"):
+                 "handleplan-v1-sikkerby.html", "commitments.json", "invitation.ics",
+                 "meeting.json", "summary.json"):
         print(f"  {name}")
     for channel, states in summary["deliveries"].items():
         print(f"  {channel}: " + ", ".join(f"{state} {n}" for state, n in states.items() if n))

@@ -113,12 +113,73 @@ async def _skyderi(base: str, services, emulator) -> dict:
     steps += await _acknowledge_some(base, services, emulator, alert_id, rows)
     # 6. The others stay silent: escalation runs on a fast clock (deputy, chair, secretariat).
     steps += await _escalate_fast(services, alert_id)
+    # 6b. The secretariat calls the beredskabsmøde: a Teams meeting for the parties in Microsoft
+    #     365, an .ics invitation by email for Team Sikker By (invited with a reason).
+    steps += await _meeting(base, services, emulator, created["id"], secretariat.id)
     # 7. The secretariat drafts the plan from its template and sends it to the styregruppe; the
     #    chair approves it with the signed Godkend action on the Teams card.
     plan_steps, plan_id = await _plan(base, services, emulator, created["id"], secretariat.id)
     steps += plan_steps
     return {"incident_id": created["id"], "reference": created["reference"], "steps": steps,
             "plan_id": plan_id}
+
+
+async def _meeting(base: str, services, emulator, incident_id: int, editor_id: str) -> list[dict]:
+    headers = {DEMO_HEADER: editor_id}
+    with Session(services.engine) as session:
+        external = directory.list_people(session, authority="TSB")[0]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/api/incidents/{incident_id}/meetings", headers=headers, json={
+                "online": True, "duration_minutes": 60,
+                "externals": [{"person_id": external.id,
+                               "reason": "Tryghedsvandringer og dialog med boligområdet"}]}) as response:
+            meeting = await response.json()
+        steps = [{"step": "beredskabsmøde indkaldt", "status": response.status,
+                  "join_url": meeting.get("join_url"), "kalenderfejl": meeting.get("kalenderfejl")}]
+        # The parties answer in Outlook/Teams: all accept, except KFF, who cannot come.
+        with Session(services.engine) as session:
+            people = {p.id: p for p in directory.list_people(session)}
+        for invitee in meeting.get("invitees", []):
+            if invitee["by_calendar"]:
+                answer = "declined" if invitee["authority"] == "KFF" else "accepted"
+                async with http.post(f"{emulator.base_url}/_emulator/events/"
+                                     f"{_event_id(services, meeting['id'])}/respond",
+                                     json={"address": people[invitee["person_id"]].email,
+                                           "response": answer}) as _:
+                    pass
+        async with http.post(f"{base}/api/meetings/{meeting['id']}/responses/sync",
+                             headers=headers) as response:
+            synced = await response.json()
+        steps.append({"step": "svar hentet fra kalenderen", "status": response.status,
+                      "ikke_repraesenteret": synced.get("not_represented")})
+    await services.worker.run_until_idle(timeout=600)
+    return steps
+
+
+def _event_id(services, meeting_id: int) -> str:
+    from handleplaner.meetings.models import Meeting
+
+    with Session(services.engine) as session:
+        return session.get(Meeting, meeting_id).graph_event_id
+
+
+def _meeting_files(session, incident_id: int, out: Path, link_base: str) -> None:
+    from handleplaner.meetings import service as meetings
+    from handleplaner.meetings.models import Meeting
+    from notifications.meeting_invites import ics_for
+
+    meeting = session.exec(select(Meeting).where(Meeting.incident_id == incident_id)).first()
+    if meeting is None:
+        return
+    (out / "invitation.ics").write_bytes(ics_for(session, meeting, link_base))
+    (out / "meeting.json").write_text(json.dumps({
+        "meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(),
+        "join_url": meeting.join_url, "uid": meeting.uid, "sequence": meeting.sequence,
+        "attendance": [a.as_json() for a in meetings.attendance(session, meeting.id)],
+        "invitees": [{"person_id": i.person_id, "authority": i.authority_code,
+                      "external": i.external, "reason": i.reason, "response": i.response,
+                      "by_calendar": i.by_calendar} for i in meetings.invitees(session, meeting.id)],
+    }, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 async def _plan(base: str, services, emulator, incident_id: int, editor_id: str):
@@ -306,6 +367,7 @@ async def run_scenario(name: str, out: Path) -> dict:
             broken = record.verify_chain(session, story["incident_id"])
             alerts = _alerts_json(session, story["incident_id"])
             _plan_documents(session, story["plan_id"], out)
+            _meeting_files(session, story["incident_id"], out, base)
             from handleplaner.commitments.service import board
 
             (out / "commitments.json").write_text(json.dumps(

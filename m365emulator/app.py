@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import (
+    calendar,
     channel_routes,
     connector_routes,
     graph_routes,
@@ -28,7 +29,7 @@ def create_emulator_app(emulator: Emulator) -> web.Application:
     app = web.Application(middlewares=[base_url_middleware, api_middleware], client_max_size=MAX_BODY_BYTES)
     app[EMULATOR] = emulator
     # Fixed paths first: `/{tenant}/...` must not swallow them.
-    for module in (ops_routes, openid_routes, graph_routes, connector_routes, page_routes, channel_routes, token_routes):
+    for module in (ops_routes, openid_routes, graph_routes, calendar, connector_routes, page_routes, channel_routes, token_routes):
         app.router.add_routes(module.routes)
     return app
 

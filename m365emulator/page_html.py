@@ -105,6 +105,12 @@ def overview_page(emulator: Emulator) -> str:
         f"<td>{len(emulator.channels.get(channel_id, []))}</td></tr>"
         for channel_id in channel_ids(emulator)
     ]
+    calendar_rows = [
+        f"<tr><td>{esc(_name_for_address(emulator, address))}</td>"
+        f'<td><a href="/kalender/{quote(address)}">{esc(address)}</a></td>'
+        f"<td>{sum(1 for e in events if not e.get('isCancelled'))}</td></tr>"
+        for address, events in sorted(emulator.calendars.items())
+    ]
     notices = []
     if not config.bot_endpoint:
         notices.append("Der er ikke sat et bot-endpoint op: brugernes beskeder og knaptryk kan ikke sendes til botten.")
@@ -144,6 +150,13 @@ def overview_page(emulator: Emulator) -> str:
             "<table><tr><th>Kanal</th><th>Kanal-id</th><th>Tråde fra botten</th></tr>" + "".join(channel_rows) + "</table>"
             if channel_rows
             else "<p>Ingen kanaler endnu.</p>"
+        )
+        + (
+            "<h2>Kalendere</h2><table><tr><th>Navn</th><th>Adresse</th><th>Møder</th></tr>"
+            + "".join(calendar_rows)
+            + "</table>"
+            if calendar_rows
+            else ""
         )
         + "<h2>Seneste forespørgsler</h2>"
         + (

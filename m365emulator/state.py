@@ -74,6 +74,9 @@ class Emulator:
         # thread conversation id ("<channel id>;messageid=<root id>") ->
         # {"id", "channel_id", "thread_id", "tenant_id", "conversation_type": "channel", "created_at"}
         self.channel_conversations: dict[str, dict] = {}
+        # lower-cased address -> calendar events in Graph's shape (calendar.py): the organizer's own
+        # (isOrganizer) and attendees' copies (same iCalUId); cancelled ones stay with isCancelled
+        self.calendars: dict[str, list[dict]] = {}
         # The SMTP server's port once started (EmulatorConfig.smtp_port), else None.
         self.smtp_port: int | None = None
         self._activity_ids = ActivityIds()
@@ -202,7 +205,7 @@ class Emulator:
         return self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
 
     def reset(self) -> None:
-        """Forget everything that happened (mail, chats, conversations, records, limits, faults)."""
+        """Forget everything that happened (mail, calendars, chats, conversations, records, limits, faults)."""
         self.mailboxes.clear()
         self.sent_items.clear()
         self.chats.clear()
@@ -210,6 +213,7 @@ class Emulator:
         self.to_bot.clear()
         self.channels.clear()
         self.channel_conversations.clear()
+        self.calendars.clear()
         self.log.clear()
         self.quotas.reset()
         self.faults = None
