@@ -217,6 +217,22 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
 
     scheduler.add_job(escalate, "interval", seconds=services.settings.escalation_check_seconds,
                       id="eskalering", max_instances=1, coalesce=True)
+    async def meeting_answers() -> None:
+        from handleplaner.clock import utcnow
+        from handleplaner.meetings.models import Meeting
+        from notifications.meeting_invites import sync_responses
+
+        with Session(services.engine) as session:
+            upcoming = list(session.exec(select(Meeting.id).where(
+                Meeting.state == "indkaldt", Meeting.graph_event_id.is_not(None),
+                Meeting.ends_at > utcnow())))
+        for meeting_id in upcoming:
+            await sync_responses(services.engine, services.calendar, meeting_id)
+        if upcoming:
+            services.worker.wakeup.set()
+
     scheduler.add_job(timebox, "interval", seconds=60, id="tidsramme", max_instances=1,
+                      coalesce=True)
+    scheduler.add_job(meeting_answers, "interval", seconds=60, id="moedesvar", max_instances=1,
                       coalesce=True)
     return scheduler

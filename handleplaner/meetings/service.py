@@ -61,14 +61,42 @@ def proposed_invitees(session: Session, incident_id: int) -> list:
 
 
 def agenda_for(session: Session, incident) -> list[tuple[str, str]]:
+    """The agenda from the incident type's plan template: its measures per authority, its
+    communication plan and its period are the proposals the meeting decides on."""
+    from ..plans.service import incident_facts
+    from ..plans.templates import (PlanTemplateError, load_plan_templates, render_plan_template,
+                                   templates_for_incident_type)
+
     type_label = TYPE_LABELS.get(incident.incident_type, incident.incident_type)
+    try:
+        fitting = templates_for_incident_type(load_plan_templates(), incident.incident_type)
+    except PlanTemplateError:
+        fitting = []
+    template = None
+    if fitting:
+        try:
+            template = render_plan_template(fitting[0], incident_facts(
+                session, incident, fitting[0].default_period_days))
+        except PlanTemplateError:
+            template = None
+    measures = "Hvad gør BUF, SOF, KFF, BIF, Politiet og SSP? Ansvarlige og tidsrum."
+    communication = ("Hvem får hvad at vide og hvornår: styregruppen, politisk niveau, "
+                     "Team Sikker By, forældre, presse.")
+    period = "Hvor længe gælder handleplanen, og hvornår evalueres den?"
+    if template is not None:
+        per_authority: dict[str, list[str]] = defaultdict(list)
+        for m in template.measures:
+            per_authority[m.authority].append(m.title)
+        measures = "Forslag fra skabelonen '" + fitting[0].name + "': " + "; ".join(
+            f"{a}: {', '.join(titles)}" for a, titles in sorted(per_authority.items()))
+        communication = "Forslag: " + "; ".join(c.audience for c in template.communication)
+        period = (f"Skabelonens forslag: {template.default_period_days} dage, evaluering efter "
+                  f"{template.evaluation_offset_days} dage.")
     return [
         ("Situationsbillede", f"{type_label}: {incident.title}. Hvad ved parterne nu?"),
-        ("Indsatser pr. myndighed", "Hvad gør BUF, SOF, KFF, BIF, Politiet og SSP? Ansvarlige og "
-                                    "tidsrum til den fælles handleplan."),
-        ("Kommunikation", "Hvem får hvad at vide og hvornår: styregruppen, politisk niveau, "
-                          "Team Sikker By, forældre, presse."),
-        ("Periode", "Hvor længe gælder handleplanen, og hvornår evalueres den?"),
+        ("Indsatser pr. myndighed", measures),
+        ("Kommunikation", communication),
+        ("Periode", period),
         ("Næste møde", "Tidspunkt for opfølgning."),
     ]
 
