@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import (alert_pages, alerts_api, api, commitment_pages, meeting_api, pages, plan_api,
-               plan_pages, teams_endpoint, web_session)
+from . import (alert_pages, alerts_api, api, commitment_pages, meeting_api, meeting_pages,
+               pages, plan_api, plan_pages, teams_endpoint, web_session)
 from .keys import SERVICES
 from .services import Services, build_services
 from .settings import Settings
@@ -48,5 +48,6 @@ def create_app(settings: Settings, *, services: Services | None = None,
     app.add_routes(plan_pages.routes())
     app.add_routes(commitment_pages.routes())
     app.add_routes(meeting_api.routes())
+    app.add_routes(meeting_pages.routes())
     app.add_routes(pages.routes())
     return app

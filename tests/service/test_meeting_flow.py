@@ -91,3 +91,33 @@ def _graph_id(service, meeting_id):
 
     with Session(service.engine) as session:
         return session.get(Meeting, meeting_id).graph_event_id
+
+
+async def test_the_meeting_page_calls_the_meeting_and_keeps_the_minutes(service):
+    client = service.client
+    editor = secretariat_member(service.engine)
+    created = await (await client.post("/api/incidents", headers={DEMO: editor.id},
+                                       json=shooting(noerrebro(service.engine)))).json()
+    await client.post("/log-ind", data={"person": editor.id})
+    url = f"/haendelser/{created['id']}/moede"
+    page = await (await client.get(url)).text()
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    with Session(service.engine) as session:
+        external = directory.list_people(session, authority="TSB")[0]
+    response = await client.post(url, data={"csrf": csrf, "handling": "indkald", "online": "ja",
+                                            "ekstern": external.id, "grund_0": ""})
+    assert response.status == 422 and "konkret vurdering" in await response.text()
+    response = await client.post(url, allow_redirects=False, data={
+        "csrf": csrf, "handling": "indkald", "online": "ja", "ekstern": external.id,
+        "grund_0": "Boligsocial indsats"})
+    assert response.status == 303, await response.text()
+    page = await (await client.get(url)).text()
+    assert "Deltag i Teams-mødet" in page and "Boligsocial indsats" in page
+    assert "Forslag fra skabelonen" in page
+    response = await client.post(url, allow_redirects=False, data={
+        "csrf": csrf, "handling": "beslutning", "agenda_position": "1",
+        "text": "Politiet orienterer dagligt kl. 9"})
+    assert response.status == 303
+    response = await client.post(url, allow_redirects=False, data={"csrf": csrf, "handling": "referat"})
+    assert response.status == 303
+    assert "Afholdt" in await (await client.get(url)).text()
