@@ -10,7 +10,7 @@ from sqlmodel import Session
 from handleplaner.incidents import NotAllowed
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
-from notifications.audiences import Preview, preview
+from notifications.audiences import Preview
 from notifications.compose import AlertInvalid, compose_alert, parse_alert, resolve_audience
 from notifications.models import Alert, Delivery
 from notifications.outbox import channels_of

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from handleplaner import record
 from handleplaner.clock import iso_utc
 from handleplaner.directory import queries as directory
+from handleplaner.storage import transaction
 from handleplaner.incidents import (ActivationInvalid, NotAllowed, get_incident, incident_areas,
                                     list_incidents)
 from notifications import overview
@@ -32,6 +33,20 @@ def problem(status: int, message: str, fields: dict | None = None) -> web.Respon
 def ok(data, status: int = 200) -> web.Response:
     return web.json_response(data, status=status,
                              dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
+
+
+async def in_transaction(request: web.Request, work):
+    """Run ``work(session, person)`` for the signed-in person in one transaction, off the event
+    loop; the caller maps the domain's refusals (raised unchanged) to answers."""
+    services = request.app[SERVICES]
+    with Session(services.engine) as session:
+        person = _person_or_401(request, session)
+
+    def run():
+        with transaction(services.engine) as session:
+            return work(session, person)
+
+    return await asyncio.to_thread(run)
 
 
 def incident_json(session: Session, incident) -> dict:

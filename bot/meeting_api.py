@@ -1,7 +1,6 @@
 """JSON API for the beredskabsmøde: call, change, cancel, answers, attendance, minutes."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
@@ -11,14 +10,13 @@ from handleplaner.clock import iso_utc
 from handleplaner.meetings import service as meetings
 from handleplaner.meetings.models import MEETING_STATES, Meeting
 from handleplaner.plans.service import PlanInvalid, PlanRefused
-from handleplaner.storage import transaction
 from notifications.calendar import CalendarError
 from notifications.meeting_invites import (alert_missing_authorities, ics_for, send_invitations,
                                            sync_responses)
 
 from .access import may_view_incident
 from .alerts_api import _json_body
-from .api import _incident_or_error, _person_or_401, ok, problem
+from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
 
 
@@ -50,15 +48,8 @@ def _meeting(request: web.Request, session: Session, person) -> Meeting:
 
 async def _run(request: web.Request, work, *, status: int = 200, invite: bool = False):
     services = request.app[SERVICES]
-    with Session(services.engine) as session:
-        person = _person_or_401(request, session)
-
-    def run():
-        with transaction(services.engine) as session:
-            return work(session, person)
-
     try:
-        meeting_id = await asyncio.to_thread(run)
+        meeting_id = await in_transaction(request, work)
     except (meetings.MeetingRefused, PlanRefused) as error:
         return problem(403, str(error))
     except (meetings.MeetingInvalid, PlanInvalid) as error:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 from urllib.parse import quote
-from datetime import datetime
 
 from aiohttp import web
 from sqlmodel import Session

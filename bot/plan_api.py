@@ -13,12 +13,11 @@ from handleplaner.plans.documents import render_plan_html, render_plan_pdf
 from handleplaner.plans.models import PLAN_STATES, Plan, PlanVersion
 from handleplaner.plans.privacy import PersonalDataFound, assert_shareable
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
-from handleplaner.storage import transaction
 from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
 
 from .access import may_view_incident
 from .alerts_api import _json_body
-from .api import _incident_or_error, _person_or_401, ok, problem
+from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
 
 
@@ -67,19 +66,11 @@ def _plan_or_404(request: web.Request, session: Session, person) -> Plan:
 
 async def _change(request: web.Request, work, status: int = 200):
     """Run ``work(session, person)`` in a transaction; map refusals to JSON errors."""
-    services = request.app[SERVICES]
-    with Session(services.engine) as session:
-        person = _person_or_401(request, session)
-
-    def run():
-        with transaction(services.engine) as session:
-            return work(session, person)
-
     try:
-        result = await asyncio.to_thread(run)
+        result = await in_transaction(request, work)
     except (plans.PlanRefused, plans.PlanInvalid, PlanTemplateError) as error:
         return _errors(error)
-    services.worker.wakeup.set()
+    request.app[SERVICES].worker.wakeup.set()
     return ok(result, status=status)
 
 

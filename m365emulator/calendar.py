@@ -31,7 +31,7 @@ from .card_html import esc
 from .graph_routes import authorize, count_request
 from .http_common import emulator_of, graph_error, note, read_json
 from .mail import ADDRESS, field_of
-from .page_html import local_time, page
+from .page_html import page
 from .quotas import MAIL_RECIPIENTS_PER_MESSAGE
 from .state import Emulator
 from .teams_activities import COPENHAGEN

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .card_html import esc, markdown_lite, render_card
-from .page_html import channel_ids, local_time, page
+from .page_html import local_time, page
 from .state import Emulator
 from .teams_activities import ADAPTIVE_CARD, adaptive_cards
 

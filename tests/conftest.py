@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from handleplaner.directory import DEMO_ORGANISATION, import_directory_file
-from handleplaner.storage import is_postgresql, make_engine, upgrade_database
+from handleplaner.storage import make_engine, upgrade_database
 
 TEST_DATABASE_URL = os.environ.get("BEREDSKAB_TEST_DATABASE_URL", "sqlite")
 DIRECTORY_TABLES = ("directory_membership", "directory_group_area", "directory_group",
