@@ -107,10 +107,6 @@ def _check_references(session: Session, spec: AudienceSpec) -> None:
 
 def spec_groups(session: Session, spec: AudienceSpec) -> set[str]:
     """The groups the spec picks (explicit groups, and group kinds in the areas)."""
-    return _groups(session, spec)
-
-
-def _groups(session: Session, spec: AudienceSpec) -> set[str]:
     chosen = set(spec.groups)
     if spec.kinds:
         kinds = select(Group.code).where(Group.kind.in_(spec.kinds), Group.active == True)  # noqa: E712
@@ -126,7 +122,7 @@ def _groups(session: Session, spec: AudienceSpec) -> set[str]:
 def resolve(session: Session, spec: AudienceSpec) -> list[Person]:
     """The active people the spec names, each once, by name. Raises ``AudienceInvalid``."""
     _check_references(session, spec)
-    groups = _groups(session, spec)
+    groups = spec_groups(session, spec)
     if spec.groups or spec.kinds:
         if not groups:
             return []

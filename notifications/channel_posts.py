@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,6 +21,7 @@ from handleplaner.incidents import lock_incident
 from handleplaner.storage import transaction
 
 from .channels.base import DeliveryResult
+from .limits import backoff as retry_backoff
 from .messages import alert_message
 from .models import FAILED, QUEUED, SENT, Alert, ChannelPost
 
@@ -67,7 +69,8 @@ class ChannelPoster:
                  max_attempts: int = 6, backoff=None, clock=None) -> None:
         self.engine, self.poster, self.link_base = engine, poster, link_base.rstrip("/")
         self.limits, self.max_attempts = limits, max_attempts
-        self.backoff = backoff or (lambda attempts: min(300.0, 2.0 * 2 ** (attempts - 1)))
+        rng = random.Random()
+        self.backoff = backoff or (lambda attempts: retry_backoff(attempts, rng))
         self.clock = clock
 
     def claim(self, now: datetime) -> list[int]:
@@ -187,4 +190,5 @@ class ChannelPoster:
 
     def pending(self) -> int:
         with Session(self.engine) as session:
-            return len(list(session.exec(select(ChannelPost.id).where(ChannelPost.state == QUEUED))))
+            return session.exec(select(func.count()).select_from(ChannelPost)
+                                .where(ChannelPost.state == QUEUED)).one()

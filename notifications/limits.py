@@ -6,8 +6,17 @@ everyone back after a 429 until the provider's Retry-After has passed.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import deque
+
+BACKOFF_BASE = 2.0
+BACKOFF_MAX = 300.0
+
+
+def backoff(attempts: int, rng: random.Random, base: float = BACKOFF_BASE) -> float:
+    """Exponential backoff with jitter: base·2^(n-1) seconds, at most BACKOFF_MAX, times 0.5–1."""
+    return min(BACKOFF_MAX, base * 2 ** max(0, attempts - 1)) * rng.uniform(0.5, 1.0)
 
 
 class SlidingWindow:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handleplaner.clock import dansk, utcnow
 from handleplaner.directory import queries as directory
-from handleplaner.incidents import get_incident, incident_areas
+from handleplaner.incidents import get_incident
 from handleplaner.plans import timebox
-from handleplaner.plans.models import Plan, PlanMeasure
+from handleplaner.plans.models import Plan
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from handleplaner.storage import transaction
 
@@ -26,19 +26,6 @@ def _alert(session: Session, plan: Plan, *, key: str, text: str, audience: list,
                   exercise=incident.exercise, title=f"Handleplan: {incident.title}", body=text,
                   audience=audience, actor_id="system", dedupe_key=f"tidsramme:{plan.id}:{key}",
                   now=now, all_channels=True)
-
-
-def _parties(session: Session, plan: Plan) -> list:
-    """Who evaluates: each measure's responsible leader, else the authority's SSP leader."""
-    people = {}
-    leaders = directory.ledergruppe_leaders_for_areas(session, incident_areas(session, plan.incident_id))
-    for measure in session.exec(select(PlanMeasure).where(PlanMeasure.plan_id == plan.id)):
-        person = directory.get_person(session, measure.responsible_id) if measure.responsible_id else None
-        if person is None:
-            person = next((p for p in leaders if p.authority_code == measure.authority_code), None)
-        if person is not None and person.active:
-            people[person.id] = person
-    return list(people.values())
 
 
 def run_timebox(engine: Engine, link_base: str, now: datetime | None = None) -> int:
@@ -68,7 +55,7 @@ def run_timebox(engine: Engine, link_base: str, now: datetime | None = None) -> 
             plan = session.get(Plan, plan_id)
             timebox.start_evaluation(session, plan, moment)
             _alert(session, plan, key="evaluering", now=moment, severity="orientering",
-                   audience=_parties(session, plan) or directory.secretariat_members(session),
+                   audience=timebox.evaluators(session, plan) or directory.secretariat_members(session),
                    text=(f"Handleplanens periode er slut. Giv jeres myndigheds evaluering af "
                          f"indsatserne: {base}/haendelser/{plan.incident_id}/plan"))
         done += 1

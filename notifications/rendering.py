@@ -132,11 +132,6 @@ class AlertFacts:
 
 
 def alert_texts(facts: AlertFacts, env: Environment | None = None) -> dict:
-    """Subject, plain text, HTML and Adaptive Card for an alert of any kind."""
-    return activation_texts(facts, env)
-
-
-def activation_texts(facts: AlertFacts, env: Environment | None = None) -> dict:
     """Subject, plain text, HTML and Adaptive Card for an alert (activation or later kinds)."""
     context = {"f": facts, "facts": facts.fact_list()}
     return {

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -33,7 +33,7 @@ from handleplaner.incidents import lock_incident
 from handleplaner.storage import transaction
 
 from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
-from .limits import ChannelLimits
+from .limits import BACKOFF_BASE, ChannelLimits, backoff
 from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
 from .messages import alert_message
 
@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 SECOND_ROUTE = "smtp"
 CHANNEL_NAMES = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
-BACKOFF_BASE = 2.0
-BACKOFF_MAX = 300.0
 
 
 @dataclass
@@ -56,11 +54,6 @@ class Job:
     recipients: list[Recipient]
     message: AlertMessage
     earlier_cards: dict[str, tuple[str, str, dict]] = field(default_factory=dict)
-
-
-def backoff(attempts: int, rng: random.Random, base: float = BACKOFF_BASE) -> float:
-    """Exponential backoff with jitter: base·2^(n-1) seconds, at most BACKOFF_MAX, times 0.5–1."""
-    return min(BACKOFF_MAX, base * 2 ** max(0, attempts - 1)) * rng.uniform(0.5, 1.0)
 
 
 class DeliveryWorker:
@@ -362,7 +355,8 @@ class DeliveryWorker:
 
     def pending(self) -> int:
         with Session(self.engine) as session:
-            queued = len(list(session.exec(select(Delivery.id).where(Delivery.state == QUEUED))))
+            queued = session.exec(select(func.count()).select_from(Delivery)
+                                  .where(Delivery.state == QUEUED)).one()
         return queued + (self.channel_poster.pending() if self.channel_poster else 0)
 
     async def run_forever(self, poll_seconds: float) -> None:

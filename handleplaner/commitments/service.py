@@ -14,6 +14,7 @@ from ..clock import utcnow
 from ..directory import queries as directory
 from ..incidents import lock_incident
 from ..plans.models import Plan, PlanMeasure, PlanVersion
+from ..plans.service import usual_responsible
 from .models import COMMITMENT_STATES, Commitment
 
 # action -> (states it may come from, state it leads to)
@@ -59,15 +60,6 @@ class SupersededVersion(CommitmentRefused):
         self.current = current
 
 
-def _usual_owner(session: Session, plan: Plan, authority: str) -> str | None:
-    from ..incidents import incident_areas
-
-    for person in directory.ledergruppe_leaders_for_areas(session, incident_areas(session, plan.incident_id)):
-        if person.authority_code == authority:
-            return person.id
-    return None
-
-
 def sync_with_version(session: Session, version: PlanVersion, now: datetime | None = None
                       ) -> list[Commitment]:
     """After a version is sent: new measures get commitments; a measure whose authority or
@@ -81,7 +73,7 @@ def sync_with_version(session: Session, version: PlanVersion, now: datetime | No
     seen = set()
     for m in session.exec(select(PlanMeasure).where(PlanMeasure.plan_id == plan.id)):
         seen.add(m.key)
-        owner = m.responsible_id or _usual_owner(session, plan, m.authority_code)
+        owner = m.responsible_id or usual_responsible(session, plan.incident_id, m.authority_code)
         c = existing.get(m.key)
         if c is None:
             c = Commitment(plan_id=plan.id, incident_id=plan.incident_id, version_id=version.id,

@@ -118,9 +118,10 @@ def parse_activation(data: Mapping[str, Any], *, known_areas: set[str],
     return request
 
 
-def _next_reference(session: Session, moment: datetime) -> str:
+def next_reference(session: Session, moment: datetime, kind: str = "H") -> str:
+    """H-2026-0001 for incidents, B-2026-0001 for planned events: numbered per year."""
     year = moment.year
-    prefix = f"H-{year}-"
+    prefix = f"{kind}-{year}-"
     taken = session.exec(
         select(func.count()).select_from(Incident).where(Incident.reference.like(prefix + "%"))
     ).one()
@@ -148,7 +149,7 @@ def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
     current = now or utcnow()
     areas = sorted(known) if request.whole_city else sorted(set(request.areas))
     incident = Incident(
-        reference=_next_reference(session, current),
+        reference=next_reference(session, current),
         incident_type=request.incident_type,
         title=request.title,
         description=request.description,

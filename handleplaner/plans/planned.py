@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from .. import record
 from ..clock import dansk, to_utc, utcnow
 from ..directory import queries as directory
 from ..incidents import PLANNED_TYPE, Incident, IncidentArea
+from ..incidents.service import next_reference
 from .models import Plan
 from .service import PlanInvalid, _require_editor, draft_plan
 from .templates import load_plan_templates
@@ -43,10 +44,7 @@ def prepare_planned(session: Session, *, actor_id: str, template_code: str, titl
         errors["days_before"] = "skal være mellem 0 og 60 dage"
     if errors:
         raise PlanInvalid(errors)
-    year = event.year
-    taken = session.exec(select(func.count()).select_from(Incident)
-                         .where(Incident.reference.like(f"B-{year}-%"))).one()
-    incident = Incident(reference=f"B-{year}-{taken + 1:04d}", incident_type=PLANNED_TYPE,
+    incident = Incident(reference=next_reference(session, event, "B"), incident_type=PLANNED_TYPE,
                         title=title.strip(), description=f"Planlagt begivenhed: {template.name}",
                         severity="orientering", occurred_at=event, activated_at=moment,
                         activated_by=actor_id, state="aktiveret")

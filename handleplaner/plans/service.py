@@ -129,7 +129,7 @@ def draft_plan(session: Session, *, incident_id: int, actor_id: str, template_co
         ends = min(starts + timedelta(hours=m.duration_hours), plan.period_end)
         session.add(PlanMeasure(plan_id=plan.id, key=m.key, title=m.title,
                                 measure_type=m.measure_type, authority_code=m.authority,
-                                responsible_id=_usual_responsible(session, incident_id, m.authority),
+                                responsible_id=usual_responsible(session, incident_id, m.authority),
                                 starts_at=starts, ends_at=ends, description=m.description,
                                 position=position))
     for position, c in enumerate(rendered.communication):
@@ -147,7 +147,7 @@ def draft_plan(session: Session, *, incident_id: int, actor_id: str, template_co
     return plan
 
 
-def _usual_responsible(session: Session, incident_id: int, authority: str) -> str | None:
+def usual_responsible(session: Session, incident_id: int, authority: str) -> str | None:
     """The authority's SSP leader in a ledergruppe covering the incident's areas, if any."""
     areas = incident_areas(session, incident_id)
     for person in directory.ledergruppe_leaders_for_areas(session, areas):

@@ -232,18 +232,38 @@ def _file_line(site: tuple[int, bool] | None, text_line: int | None) -> int | No
 
 # -- loading -----------------------------------------------------------------------------------
 
+_LOADED: dict[tuple, dict[str, PlanTemplate]] = {}
+
+
 def load_plan_templates(directory: Path = TEMPLATE_DIRECTORY, *,
                         fact_names: Iterable[str] | None = FACT_NAMES) -> dict[str, PlanTemplate]:
     """Read and check every ``*.yaml`` in ``directory``; the templates by code.
 
     Texts may only use the variables in ``fact_names`` (None: any). Raises ``PlanTemplateError``
-    with every problem of every file.
+    with every problem of every file. The (frozen) result is reused until a file in the folder
+    is added, removed or changed, so callers on a schedule do not re-read and re-compile them.
     """
     directory = Path(directory)
+    names = frozenset(fact_names) if fact_names is not None else None
+    try:
+        stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                      for p in sorted(directory.glob("*.yaml")))
+    except OSError:
+        stamp = None
+    key = (str(directory.resolve()), names, stamp)
+    if stamp is not None and key in _LOADED:
+        return dict(_LOADED[key])
+    templates = _read_plan_templates(directory, names)
+    if stamp is not None:
+        _LOADED.clear()
+        _LOADED[key] = templates
+    return dict(templates)
+
+
+def _read_plan_templates(directory: Path, names: frozenset | None) -> dict[str, PlanTemplate]:
     if not directory.is_dir():
         raise PlanTemplateError([PlanTemplateProblem(
             _label(directory), None, "", "mappen med planskabeloner findes ikke")])
-    names = frozenset(fact_names) if fact_names is not None else None
     problems: list[PlanTemplateProblem] = []
     templates: dict[str, PlanTemplate] = {}
     first_file: dict[str, tuple[str, int | None]] = {}

@@ -69,6 +69,23 @@ def start_evaluation(session: Session, plan: Plan, now: datetime) -> list[str]:
     return authorities
 
 
+def evaluators(session: Session, plan: Plan) -> list:
+    """Who evaluates for each party: each measure's responsible leader, else the authority's
+    SSP leader in the ledergrupper covering the incident."""
+    from ..directory import queries as directory
+    from ..incidents import incident_areas
+
+    leaders = directory.ledergruppe_leaders_for_areas(session, incident_areas(session, plan.incident_id))
+    people = {}
+    for measure in session.exec(select(PlanMeasure).where(PlanMeasure.plan_id == plan.id)):
+        person = directory.get_person(session, measure.responsible_id) if measure.responsible_id else None
+        if person is None:
+            person = next((p for p in leaders if p.authority_code == measure.authority_code), None)
+        if person is not None and person.active:
+            people[person.id] = person
+    return list(people.values())
+
+
 def evaluate(session: Session, *, plan_id: int, person_id: str, text: str,
              now: datetime) -> PlanEvaluation:
     from ..directory import queries as directory

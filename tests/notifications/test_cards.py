@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft6Validator
 
-from notifications.rendering import AlertFacts, TemplateProblem, activation_texts, environment
+from notifications.rendering import AlertFacts, TemplateProblem, alert_texts, environment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHARED_SCHEMA = REPOSITORY.parent / "shared" / "contracts" / "adaptive-card-1.5.json"
@@ -45,7 +45,7 @@ def facts(**changes) -> AlertFacts:
 @pytest.mark.parametrize("severity, exercise, confidential, whole_city", list(itertools.product(
     ["orientering", "varsling", "akut"], [False, True], [False, True], [False, True])))
 def test_activation_card_is_valid_in_every_variant(severity, exercise, confidential, whole_city):
-    texts = activation_texts(facts(severity=severity, exercise=exercise,
+    texts = alert_texts(facts(severity=severity, exercise=exercise,
                                    confidential=confidential, whole_city=whole_city))
     card = texts["card"]
     assert_valid_card(card)
@@ -62,14 +62,14 @@ def test_kept_schema_is_the_shared_contract():
 
 
 def test_schema_catches_a_broken_card():
-    card = activation_texts(facts())["card"]
+    card = alert_texts(facts())["card"]
     card["body"][0]["type"] = "NotAnElement"
     card["actions"][0].pop("url")
     assert list(VALIDATOR.iter_errors(card))
 
 
 def test_email_escapes_html_and_marks_exercise():
-    texts = activation_texts(facts(exercise=True))
+    texts = alert_texts(facts(exercise=True))
     assert "&lt;tags&gt;" in texts["html"] and "<tags>" not in texts["html"]
     assert texts["subject"].startswith("ØVELSE – Beredskab aktiveret (Akut)")
 
@@ -81,10 +81,10 @@ def test_a_broken_template_is_refused_with_file_and_line(tmp_path):
     (tmp_path / "email" / "alert.html.j2").write_text("ok")
     (tmp_path / "teams" / "alert.json.j2").write_text('{\n"type": "AdaptiveCard",\n{% if %}\n}')
     with pytest.raises(TemplateProblem, match=r"alert.json.j2, linje 3"):
-        activation_texts(facts(), environment(tmp_path))
+        alert_texts(facts(), environment(tmp_path))
     (tmp_path / "teams" / "alert.json.j2").write_text('{"type": "AdaptiveCard",, }')
     with pytest.raises(TemplateProblem, match="giver ikke gyldig JSON"):
-        activation_texts(facts(), environment(tmp_path))
+        alert_texts(facts(), environment(tmp_path))
 
 
 async def test_every_card_sent_in_the_whole_path_is_valid(service):
