@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from handleplaner.clock import utcnow
-from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, activate
+from handleplaner.directory import queries as directory
+from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, NotAllowed, activate
+from handleplaner.incidents.service import parse_activation
 from handleplaner.storage import transaction
 from notifications.audiences import activation_audience, activation_groups
 from notifications.channel_posts import enqueue_channel_posts
@@ -46,3 +49,18 @@ def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any]
                               activation_groups(session, activation.area_codes,
                                                 incident.whole_city), moment)
     return Activated(incident=incident, alert=accepted)
+
+
+def activation_recipients(engine: Engine, *, actor_id: str, data: Mapping[str, Any],
+                          now: datetime | None = None) -> list:
+    """Who the activation would alert, without writing anything: the same checks as
+    ``activate_beredskab`` (raises ``NotAllowed`` or ``ActivationInvalid``), then the audience.
+    The web page asks for confirmation when it is large."""
+    with Session(engine) as session:
+        if not directory.may_activate(session, actor_id):
+            raise NotAllowed("Kun SSP-styregruppen, SSP Sekretariatet og SSP-ledergrupperne "
+                             "kan aktivere beredskabet.")
+        known = set(directory.area_codes(session))
+        request = parse_activation(data, known_areas=known, now=now or utcnow())
+        areas = sorted(known) if request.whole_city else sorted(set(request.areas))
+        return activation_audience(session, areas)

@@ -30,6 +30,9 @@ class ActivityTokenValidator:
         self.issuer = issuer
         self.app_id = app_id
         self._jwks: PyJWKClient | None = None
+        # kid -> key, kept as long as the metadata: verifying a token is then a local check
+        # on the event loop (no thread, no fetch); an unknown kid fetches the key set again.
+        self._signing_keys: dict = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
@@ -46,6 +49,7 @@ class ActivityTokenValidator:
                 if "jwks_uri" not in metadata:
                     raise ActivityRejected("OpenID metadata without jwks_uri")
                 self._jwks = PyJWKClient(metadata["jwks_uri"], cache_keys=True, lifespan=METADATA_TTL)
+                self._signing_keys = {}
                 self._fetched_at = time.monotonic()
             return self._jwks
 
@@ -62,7 +66,10 @@ class ActivityTokenValidator:
             raise ActivityRejected(f"algorithm {header.get('alg')!r} not allowed")
         jwks = await self._keys()
         try:
-            key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
+            key = self._signing_keys.get(header.get("kid"))
+            if key is None:  # a key not seen yet: fetch the key set (blocking, so in a thread)
+                key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
+                self._signing_keys[key.key_id] = key
             claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=self.app_id,
                                 issuer=self.issuer, leeway=CLOCK_SKEW,
                                 options={"require": ["exp", "iss", "aud"]})

@@ -6,11 +6,15 @@ Danish, and keeps the personal conversation so later alerts reach the person in 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 
-from microsoft_agents.activity import AdaptiveCardInvokeResponse, Attachment
+from microsoft_agents.activity import (Activity, ActivityTypes, AdaptiveCardInvokeResponse,
+                                      Attachment)
 from microsoft_agents.hosting.core import ActivityHandler, MessageFactory, TurnContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,6 +32,19 @@ COMMANDS = ("Skriv 'status' for dine åbne hændelser, 'mine opgaver' for dine o
             "handleplanerne, eller 'hjælp'.")
 HELP = ("Jeg er SSP Beredskabs bot. Når beredskabet aktiveres, får du varslet her i chatten "
         "og på e-mail. Åbn hændelsen fra varslet for at se detaljer og leveringer.")
+
+
+# Card actions run on threads of their own: someone is waiting for the card, and the default
+# executor may be queued deep with the delivery worker's writes during a fan-out. A few threads
+# (each holds one database connection while it works; the engine's pool has room for them).
+CARD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kort")
+
+
+async def on_card_thread(function, *args):
+    """``asyncio.to_thread`` on the card actions' own threads (context variables included)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        CARD_THREADS, functools.partial(context.run, function, *args))
 
 
 async def reply(turn_context: TurnContext, activity, attempts: int = 4) -> None:
@@ -52,6 +69,7 @@ class BeredskabAgent(ActivityHandler):
         self.engine = engine
         self.link_base = link_base
         self.on_change = on_change or (lambda: None)
+        self.pressed = lambda verb, status: None  # card presses counted (bot/metrics.py)
 
     def _person(self, aad_object_id: str | None):
         if not aad_object_id:
@@ -182,7 +200,6 @@ class BeredskabAgent(ActivityHandler):
 
         from sqlmodel import select
 
-        from handleplaner.commitments.models import Commitment
         from handleplaner.commitments.service import (CommitmentRefused, NotYours,
                                                       SupersededVersion, press, record_refusal)
         from notifications.messages import commitments_message
@@ -194,40 +211,43 @@ class BeredskabAgent(ActivityHandler):
             return 400, "Kortet mangler opgavens nummer."
         reason = str(data.get(f"grund_{commitment_id}") or data.get("reason") or "")
         hand_to = data.get(f"til_{commitment_id}") or data.get("hand_to")
-        with Session(self.engine) as session:
-            person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
-        if person is None:
-            return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+        person_id = None
         refused = None
         try:
+            # One session: who pressed, the press (committed at once, letting go of the
+            # incident), then the card redrawn as it now stands.
             with transaction(self.engine) as session:
+                person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
+                if person is None:
+                    return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+                person_id = person.id
                 done = press(session, commitment_id=commitment_id, version_id=version_id,
-                             person_id=person.id, action=verb,
+                             person_id=person_id, action=verb,
                              reason=reason if verb in ("afvis", "blokeret") else "",
                              note=reason if verb not in ("afvis", "blokeret") else "",
                              hand_to=str(hand_to) if hand_to else None, via="teams")
+                session.commit()
                 commitment = done.commitment
+                audience = json.dumps({"authority": commitment.authority_code})
+                alert = session.exec(select(Alert).where(
+                    Alert.kind == "opgaver", Alert.plan_version_id == commitment.version_id,
+                    Alert.audience == audience)).first()
+                if alert is None:
+                    alert = session.exec(select(Alert).where(
+                        Alert.kind == "opgaver", Alert.incident_id == commitment.incident_id,
+                        Alert.audience == audience).order_by(Alert.id.desc())).first()
+                card = commitments_message(session, alert, self.link_base).card
         except SupersededVersion as error:
             return 409, str(error)
         except NotYours as error:
             with transaction(self.engine) as session:
-                record_refusal(session, commitment_id=commitment_id, person_id=person.id,
+                record_refusal(session, commitment_id=commitment_id, person_id=person_id,
                                action=verb, via="teams")
             refused = str(error)
         except CommitmentRefused as error:
             refused = str(error)
         if refused is not None:
             return 403, refused
-        with Session(self.engine) as session:
-            commitment = session.get(Commitment, commitment_id)
-            alert = session.exec(select(Alert).where(
-                Alert.kind == "opgaver", Alert.plan_version_id == commitment.version_id,
-                Alert.audience == json.dumps({"authority": commitment.authority_code}))).first()
-            if alert is None:
-                alert = session.exec(select(Alert).where(Alert.kind == "opgaver").where(
-                    Alert.audience == json.dumps({"authority": commitment.authority_code}))
-                    .order_by(Alert.id.desc())).first()
-            card = commitments_message(session, alert, self.link_base).card
         self.on_change()
         return 200, card
 
@@ -262,6 +282,21 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
+    async def on_turn(self, turn_context: TurnContext):
+        """As the SDK's, except how a card action's answer is handed back: the SDK "sends" it
+        as an activity, which deep-copies the whole card (tens of thousands of objects, on the
+        event loop) only for the adapter to put it in the HTTP response. Here it goes straight
+        where the adapter takes it from."""
+        activity = turn_context.activity
+        if activity.type != ActivityTypes.invoke or activity.name != "adaptiveCard/action":
+            return await super().on_turn(turn_context)
+        response = await self.on_invoke_activity(turn_context)
+        key = turn_context.adapter.INVOKE_RESPONSE_KEY
+        if response is not None and not turn_context.turn_state.get(key):
+            turn_context.turn_state[key] = Activity(
+                type=ActivityTypes.invoke_response,
+                value=response.model_dump(by_alias=True, exclude_none=True))
+
     async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
         """Universal Actions: each verb is handled in a thread; the answer is the redrawn card,
         or an error the card shows (never an exception's text)."""
@@ -270,17 +305,18 @@ class BeredskabAgent(ActivityHandler):
         data = getattr(action, "data", None) or {}
         sender = getattr(turn_context.activity.from_property, "aad_object_id", None)
         if verb == "opdater" and "alert_id" in data:
-            card = await asyncio.to_thread(self._refreshed, data.get("alert_id"))
+            card = await on_card_thread(self._refreshed, data.get("alert_id"))
             status, result = (200, card) if card is not None else (404, "Kortet findes ikke længere.")
         elif verb in COMMITMENT_VERBS and "commitment_id" in data:
-            status, result = await asyncio.to_thread(self._press, sender, verb, data)
+            status, result = await on_card_thread(self._press, sender, verb, data)
         elif verb in ("godkend", "afvis", "kommentar"):
-            status, result = await asyncio.to_thread(self._decide, sender, verb, data)
+            status, result = await on_card_thread(self._decide, sender, verb, data)
         elif verb == "kvitter":
             await self._remember(turn_context)
-            status, result = await asyncio.to_thread(self._acknowledge, sender, data.get("alert_id"))
+            status, result = await on_card_thread(self._acknowledge, sender, data.get("alert_id"))
         else:
             status, result = 400, f"Ukendt handling: {verb}"
+        self.pressed(verb, status)
         if status != 200:
             return AdaptiveCardInvokeResponse(status_code=status,
                                               type="application/vnd.microsoft.error",

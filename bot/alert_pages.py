@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from handleplaner.directory import queries as directory
 from handleplaner.directory.models import GROUP_KINDS, ROLES
-from handleplaner.incidents import NotAllowed, get_incident
+from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
 from notifications.audiences import Preview
@@ -19,8 +19,10 @@ from notifications.outbox import channels_of
 from notifications.rendering import render
 from notifications.resend import ResendRefused, resend
 
+from . import access, confirmation
+from .form_errors import blank_means_missing
 from .keys import SERVICES
-from .pages import _form, _signed_in, engine, page
+from .pages import ACTIVATION_REFUSED, _form, _signed_in, engine, page, refused
 
 MULTI = ("groups", "kinds", "areas", "authorities", "roles")
 
@@ -38,6 +40,18 @@ def alert_data(form) -> dict:
         if form.get(name, "").strip():
             data[name] = form.get(name).strip()
     return data
+
+
+def form_values(form, data: dict) -> dict:
+    """What the form shows again: everything entered, the audience's choices included even when
+    they do not (yet) make an audience (e.g. only 'hele byen')."""
+    audience = {name: list(form.getall(name, [])) for name in MULTI}
+    audience["whole_city"] = form.get("whole_city") == "ja"
+    return dict(data, audience=audience)
+
+
+def _errors(invalid: AlertInvalid, data: dict) -> dict:
+    return blank_means_missing(invalid.errors, data, ("severity", "text"))
 
 
 def _incident(request: web.Request, session: Session, person):
@@ -65,9 +79,11 @@ def _compose(request, session, person, incident, values, errors, shown=None, sta
                 values=values, errors=errors, preview=shown, kinds=ALERT_KINDS,
                 group_kinds=GROUP_KINDS, roles=ROLES, areas=directory.all_areas(session),
                 groups=directory.list_groups(session),
-                authorities=directory.authorities(session))
+                authorities=directory.authorities(session),
+                confirm_above=confirmation.threshold(request))
 
 
+@access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def compose_page(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
@@ -81,22 +97,38 @@ async def compose_page(request: web.Request) -> web.Response:
         return _compose(request, session, person, incident, values, {})
 
 
+@access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def compose_submit(request: web.Request) -> web.Response:
+    """"vis": show the recipients; "send": send, unless the alert goes to more than 50 people,
+    which first shows the confirmation step; "bekraeft": send what was confirmed; "ret": back to
+    the form from the confirmation step. Nothing is written before the alert is sent."""
     form = await _form(request)
     data = alert_data(form)
+    action = form.get("handling", "vis")
     services = request.app[SERVICES]
     with Session(services.engine) as session:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
-        values = dict(data, audience=data.get("audience", {}))
+        values = form_values(form, data)
+        if action == confirmation.BACK:
+            return _compose(request, session, person, incident, values, {})
         try:
             parsed = parse_alert(data)
             people, _ = resolve_audience(session, incident.id, parsed)
         except AlertInvalid as invalid:
-            return _compose(request, session, person, incident, values, invalid.errors, status=422)
-        if form.get("handling") != "send":
+            return _compose(request, session, person, incident, values, _errors(invalid, data),
+                            status=422)
+        if action not in ("send", confirmation.CONFIRM):
             shown = Preview(people=people, unreachable=[p for p in people if not channels_of(p)])
             return _compose(request, session, person, incident, values, {}, shown)
+        ask, notice = confirmation.needs_confirmation(request, form, len(people))
+        if ask:
+            return page(request, "confirm_alert.html.j2", person=person,
+                        **confirmation.context(
+                            request, session, form, people, notice=notice,
+                            action=f"/haendelser/{incident.id}/varsel", exercise=incident.exercise,
+                            what=(f"{ALERT_KINDS[parsed.kind]} om {incident.reference} "
+                                  f"{incident.title} ({SEVERITIES[parsed.severity].lower()}).")))
 
     def accept():
         with transaction(services.engine) as session:
@@ -105,10 +137,11 @@ async def compose_submit(request: web.Request) -> web.Response:
     try:
         await asyncio.to_thread(accept)
     except NotAllowed:
-        return page(request, "refused.html.j2", status=403, person=person)
+        return refused(request, ACTIVATION_REFUSED, person=person)
     except AlertInvalid as invalid:
         with Session(services.engine) as session:
-            return _compose(request, session, person, incident, values, invalid.errors, status=422)
+            return _compose(request, session, person, incident, values, _errors(invalid, data),
+                            status=422)
     services.worker.wakeup.set()
     raise web.HTTPSeeOther(f"/haendelser/{incident.id}#varsler")
 
@@ -123,6 +156,7 @@ def _alert(request: web.Request, session: Session) -> Alert:
     return alert
 
 
+@access.rule(access.incident())
 async def acknowledge_page(request: web.Request) -> web.Response:
     """The email's link. A GET changes nothing (mail scanners follow links); the button posts."""
     with Session(engine(request)) as session:
@@ -133,6 +167,7 @@ async def acknowledge_page(request: web.Request) -> web.Response:
                     done=None)
 
 
+@access.rule(access.incident())
 async def acknowledge_submit(request: web.Request) -> web.Response:
     await _form(request)
     services = request.app[SERVICES]
@@ -154,13 +189,14 @@ async def acknowledge_submit(request: web.Request) -> web.Response:
     return page(request, "acknowledge.html.j2", person=person, alert=alert, f=facts, done=text)
 
 
+@access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def resend_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
     with Session(services.engine) as session:
         person = _signed_in(request, session)
         if not directory.may_activate(session, person.id):
-            return page(request, "refused.html.j2", status=403, person=person)
+            return refused(request, ACTIVATION_REFUSED, person=person)
 
     def again():
         with transaction(services.engine) as session:

@@ -17,6 +17,7 @@ from notifications.outbox import channels_of
 from notifications.progress import alert_progress, incident_progress
 from notifications.resend import ResendRefused, resend
 
+from . import access
 from .access import may_view_incident
 from .api import MAX_BODY, _incident_or_error, _person_or_401, ok, problem
 from .keys import SERVICES
@@ -34,6 +35,7 @@ async def _json_body(request: web.Request):
     return data, None
 
 
+@access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def preview_alert(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -50,6 +52,7 @@ async def preview_alert(request: web.Request) -> web.Response:
         return ok(shown.as_json())
 
 
+@access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def send_alert(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     data, error = await _json_body(request)
@@ -76,6 +79,7 @@ async def send_alert(request: web.Request) -> web.Response:
     return ok(body, status=200 if accepted.merged else 201)
 
 
+@access.rule(access.incident())
 async def list_alerts(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
@@ -94,6 +98,7 @@ def _alert_or_error(session: Session, request: web.Request, person) -> Alert:
     return alert
 
 
+@access.rule(access.incident())
 async def acknowledge_alert(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with Session(services.engine) as session:
@@ -115,6 +120,7 @@ async def acknowledge_alert(request: web.Request) -> web.Response:
     return ok(body)
 
 
+@access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def resend_delivery(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     data, error = await _json_body(request)

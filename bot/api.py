@@ -10,11 +10,14 @@ from sqlmodel import Session
 from handleplaner import record
 from handleplaner.clock import iso_utc
 from handleplaner.directory import queries as directory
-from handleplaner.storage import transaction
-from handleplaner.incidents import (ActivationInvalid, NotAllowed, get_incident, incident_areas,
+from handleplaner.incidents import (ActivationInvalid, NotAllowed, close_incident, get_incident,
+                                    incident_areas,
                                     list_incidents)
+from handleplaner.incidents.states import TransitionRefused
+from handleplaner.storage import transaction
 from notifications import overview
 
+from . import access
 from .access import current_person, may_view_incident
 from .activation import activate_beredskab
 from .keys import SERVICES
@@ -89,23 +92,29 @@ def _incident_or_error(request: web.Request, session: Session, person):
     return incident
 
 
+@access.rule(access.PUBLIC)
 async def openapi(request: web.Request) -> web.Response:
     return ok(openapi_document(request.app[SERVICES].settings.public_url))
 
 
+@access.rule(access.SIGNED_IN)
 async def areas(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         _person_or_401(request, session)
         return ok([{"code": a.code, "name": a.name} for a in directory.all_areas(session)])
 
 
+@access.rule(access.SIGNED_IN)
 async def incidents(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
-        return ok([incident_json(session, i) for i in list_incidents(session)
+        # The list leaves out the description (personal data); reading it is logged per incident.
+        return ok([{k: v for k, v in incident_json(session, i).items() if k != "description"}
+                   for i in list_incidents(session)
                    if may_view_incident(session, person.id, i.id)])
 
 
+@access.rule(access.ACTIVATOR)
 async def create_incident(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with Session(services.engine) as session:
@@ -138,6 +147,7 @@ async def create_incident(request: web.Request) -> web.Response:
     return ok(body, status=201)
 
 
+@access.rule(access.incident())
 async def incident(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
@@ -147,6 +157,7 @@ async def incident(request: web.Request) -> web.Response:
         return ok(body)
 
 
+@access.rule(access.incident())
 async def deliveries(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
@@ -154,11 +165,27 @@ async def deliveries(request: web.Request) -> web.Response:
         return ok([row.as_json() for row in overview.deliveries(session, found.id)])
 
 
+@access.rule(access.incident())
 async def incident_record(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
         found = _incident_or_error(request, session, person)
         return ok([record.as_dict(e) for e in record.entries(session, found.id)])
+
+
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
+async def close(request: web.Request) -> web.Response:
+    """Close the incident (normaldrift); retention of its personal data counts from now."""
+    incident_id = request[access.INCIDENT_KEY]
+
+    def work(session, person):
+        close_incident(session, incident_id=incident_id, actor_id=person.id)
+        return incident_json(session, get_incident(session, incident_id))
+
+    try:
+        return ok(await in_transaction(request, work))
+    except TransitionRefused as refusal:
+        return problem(409, str(refusal))
 
 
 def routes() -> list[web.RouteDef]:
@@ -170,4 +197,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/incidents/{incident_id}", incident),
         web.get("/api/incidents/{incident_id}/deliveries", deliveries),
         web.get("/api/incidents/{incident_id}/record", incident_record),
+        web.post("/api/incidents/{incident_id}/close", close),
     ]

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import (alert_pages, alerts_api, api, commitment_pages, meeting_api, meeting_pages,
-               pages, plan_api, plan_pages, teams_endpoint, web_session)
+from . import (access, alert_pages, alerts_api, api, commitment_pages, guard, meeting_api,
+               meeting_pages, pages, plan_api, plan_pages, sign_in_pages, teams_endpoint,
+               web_session)
+from . import casefile_pages, statistics_page
+from . import health, metrics, observe
+from .entra_sign_in import ENTRA_SIGN_IN, EntraSignIn
 from .keys import SERVICES
 from .services import Services, build_services
 from .settings import Settings
@@ -20,16 +24,19 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
 def create_app(settings: Settings, *, services: Services | None = None,
                start_worker: bool = True) -> web.Application:
     """The service. Pass ``services`` to share them (tests); otherwise they are built at start-up
     and closed at shutdown."""
-    app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[observe.observe, security_headers, guard.guard,
+                                       observe.incident_context],
+                          client_max_size=1024 * 1024)
+    observe.install(app)
     app[web_session.SETTINGS_KEY] = web_session.serializer(settings.session_secret)
+    app.on_response_prepare.append(web_session.refresh)  # idle timeout: re-issue on use
+    entra = EntraSignIn.from_settings(settings)
+    if entra is not None:
+        app[ENTRA_SIGN_IN] = entra
 
     async def lifecycle(app: web.Application):
         own = services is None
@@ -39,7 +46,8 @@ def create_app(settings: Settings, *, services: Services | None = None,
             await app[SERVICES].close()
 
     app.cleanup_ctx.append(lifecycle)
-    app.add_routes([web.get("/healthz", health)])
+    app.add_routes(health.routes())
+    app.add_routes(metrics.routes())
     app.add_routes(teams_endpoint.routes())
     app.add_routes(api.routes())
     app.add_routes(alerts_api.routes())
@@ -49,5 +57,9 @@ def create_app(settings: Settings, *, services: Services | None = None,
     app.add_routes(commitment_pages.routes())
     app.add_routes(meeting_api.routes())
     app.add_routes(meeting_pages.routes())
+    app.add_routes(casefile_pages.routes())
+    app.add_routes(statistics_page.routes())
     app.add_routes(pages.routes())
+    app.add_routes(sign_in_pages.routes())
+    access.check_routes(app)
     return app

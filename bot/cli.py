@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +12,7 @@ def _serve(args) -> int:
     from .serve import serve
 
     return asyncio.run(serve(host=args.host, port=args.port, demo=args.demo,
-                             emulator_port=args.emulator_port))
+                             emulator_port=args.emulator_port, emulator_url=args.emulator_url))
 
 
 def _demo(args) -> int:
@@ -35,9 +35,9 @@ def _demo(args) -> int:
 
 def _database_url(args) -> str:
     """--database-url, else BEREDSKAB_DATABASE_URL, else the embedded SQLite default."""
-    from .settings import Settings
+    from .settings import read_settings
 
-    return args.database_url or Settings().database_url
+    return args.database_url or read_settings().database_url
 
 
 def _db_upgrade(args) -> int:
@@ -63,19 +63,46 @@ def _directory_import(args) -> int:
     return 0
 
 
+def _directory_sync(args) -> int:
+    """Bring the directory in line with Entra ID's groups; without --apply only show how."""
+    from handleplaner.directory import DirectoryError
+    from handleplaner.directory.sync import SyncRefused
+    from handleplaner.storage import make_engine
+
+    from .directory_sync import report, run_sync
+    from .entra_groups import GraphReadError
+    from .services import schema_is_current
+    from .settings import read_settings
+
+    settings = read_settings()
+    engine = make_engine(args.database_url or settings.database_url)
+    try:
+        if not schema_is_current(engine):
+            print("Databasen er ikke opdateret. Kør: beredskab db upgrade", file=sys.stderr)
+            return 2
+        outcome = asyncio.run(run_sync(engine, settings, Path(args.mapping), apply=args.apply,
+                                       force_remove=args.force_remove))
+    except DirectoryError as error:
+        print(f"Mappingfilen kan ikke bruges; intet er ændret.\n{error}", file=sys.stderr)
+        return 1
+    except GraphReadError as error:
+        print(f"Entra ID kunne ikke læses; intet er ændret.\n{error}", file=sys.stderr)
+        return 1
+    except SyncRefused as error:
+        print(f"Synkroniseringen er afvist; intet er ændret.\n{error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print("\n".join(report(outcome)))
+    return 0
+
+
 def _teams_app(args) -> int:
     """Build the Teams app package (manifest.json, color.png, outline.png) as a zip."""
-    from pydantic import ValidationError
-
-    from .settings import Settings, SettingsError
+    from .settings import read_settings
     from .teams_app import TeamsAppError, build_package
 
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        raise SettingsError("; ".join(
-            f"BEREDSKAB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in error.errors())) from None
+    settings = read_settings()
     demo = args.demo or settings.demo
     bot_app_id = args.app_id or settings.bot_app_id
     if not bot_app_id and demo:
@@ -98,6 +125,96 @@ def _teams_app(args) -> int:
     return 0
 
 
+def _record_verify(args) -> int:
+    """Check every incident's record (or one) and name the first broken entry."""
+    from sqlmodel import Session, select
+
+    from handleplaner import record
+    from handleplaner.incidents.models import Incident
+    from handleplaner.storage import make_engine
+
+    engine = make_engine(_database_url(args))
+    broken = 0
+    with Session(engine) as session:
+        query = select(Incident).order_by(Incident.id)
+        if args.incident:
+            query = query.where(Incident.reference == args.incident)
+        incidents = list(session.exec(query))
+        if args.incident and not incidents:
+            print(f"Hændelsen {args.incident} findes ikke.", file=sys.stderr)
+            return 2
+        for incident in incidents:
+            found = record.verify_chain(session, incident.id)
+            if found is None:
+                print(f"{incident.reference}: i orden ({incident.record_seq} poster)")
+            else:
+                broken += 1
+                print(f"{incident.reference}: brudt ved post {found.seq}: {found.reason}")
+    engine.dispose()
+    print(f"{len(incidents)} hændelseslog(ge) kontrolleret, {broken} brudt.")
+    return 1 if broken else 0
+
+
+def _retention_run(args) -> int:
+    """Anonymise and delete what is past its retention period (or, with --dry-run, count it)."""
+    from handleplaner.storage import make_engine
+
+    from .retention import lines, run
+    from .settings import read_settings
+
+    settings = read_settings()
+    engine = make_engine(args.database_url or settings.database_url)
+    try:
+        report = run(engine, settings, dry_run=args.dry_run)
+    finally:
+        engine.dispose()
+    print("\n".join(lines(report)))
+    return 0
+
+
+def _export(args) -> int:
+    """The incident as a case file (zip): the sagsakt, or with --aktindsigt the access copy."""
+    from sqlmodel import Session
+
+    from handleplaner import record
+    from handleplaner.casefile import (AKTINDSIGT, KIND_LABELS, SAGSAKT, CaseFileProblem,
+                                       find_incident)
+    from handleplaner.directory import queries as directory
+    from handleplaner.storage import make_engine
+
+    from .casefile_pages import export_incident
+
+    engine = make_engine(_database_url(args))
+    try:
+        with Session(engine) as session:
+            incident = find_incident(session, args.incident)
+            person = directory.get_person(session, args.by) if args.by else None
+        if incident is None:
+            print(f"Hændelsen '{args.incident}' findes ikke. Angiv referencen (fx H-2026-0001) "
+                  "eller id'et.", file=sys.stderr)
+            return 2
+        if args.by and person is None:
+            print(f"Personen '{args.by}' findes ikke i organisationen.", file=sys.stderr)
+            return 2
+        casefile = export_incident(engine, incident.id,
+                                   variant=AKTINDSIGT if args.aktindsigt else SAGSAKT,
+                                   exported_by=person.id if person else record.SYSTEM)
+    except CaseFileProblem as problem:
+        print(f"Sagsakten blev ikke skrevet.\n{problem}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(casefile.data)
+    what = "Aktindsigtskopien" if args.aktindsigt else "Sagsakten"
+    print(f"{what} for {casefile.reference} er skrevet til {out} ({len(casefile.files)} filer).")
+    if args.aktindsigt:
+        for kind, label in KIND_LABELS.items():
+            print(f"  Fjernet – {label.lower()}: {casefile.removed.get(kind, 0)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="beredskab", description="SSP Beredskab")
     commands = root.add_subparsers(dest="command", required=True)
@@ -108,6 +225,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true",
                        help="demo-organisation og lokal Microsoft 365-emulator (også BEREDSKAB_DEMO=1)")
     serve.add_argument("--emulator-port", type=int, default=8401)
+    serve.add_argument("--emulator-url", metavar="URL",
+                       help="demo: brug en emulator, der allerede kører (python -m m365emulator), "
+                            "fx når flere replikaer deler den")
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="kør et scenarie mod emulatoren og skriv resultatet")
@@ -126,6 +246,31 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--database-url")
     load.set_defaults(run=_directory_import)
+    sync = directory.add_parser("sync", help="hent organisationen fra Entra ID-grupperne "
+                                             "(vis ændringerne; --apply gennemfører dem)")
+    sync.add_argument("--mapping", required=True,
+                      help="mappingfilen (YAML): hvilke Entra-grupper er hvilke SSP-grupper")
+    sync.add_argument("--apply", action="store_true",
+                      help="gennemfør ændringerne (ellers en prøvekørsel, der intet ændrer)")
+    sync.add_argument("--force-remove", action="store_true",
+                      help="fjern også personer, der ejer åbne opgaver eller tiltag")
+    sync.add_argument("--database-url")
+    sync.set_defaults(run=_directory_sync)
+
+    log = commands.add_parser("record", help="hændelsesloggen (notatpligt)").add_subparsers(
+        dest="record_command", required=True)
+    verify = log.add_parser("verify", help="kontrollér hash-kæden og meld første brudte post")
+    verify.add_argument("--incident", help="kun denne hændelse (reference, fx H-2026-0001)")
+    verify.add_argument("--database-url")
+    verify.set_defaults(run=_record_verify)
+
+    keep = commands.add_parser("retention", help="opbevaringsfrister (GDPR)").add_subparsers(
+        dest="retention_command", required=True)
+    purge = keep.add_parser("run", help="anonymisér og slet det, hvis opbevaringsfrist er nået")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="tæl kun, hvad der ville blive anonymiseret og slettet")
+    purge.add_argument("--database-url")
+    purge.set_defaults(run=_retention_run)
 
     teams = commands.add_parser("teams-app", help="byg Teams-app-pakken (zip til upload i Teams)")
     teams.add_argument("--out", required=True, help="zip-filen, der skal skrives")
@@ -136,11 +281,23 @@ def parser() -> argparse.ArgumentParser:
     teams.add_argument("--demo", action="store_true",
                        help="brug emulatorens bot-id og tillad http (også BEREDSKAB_DEMO=1)")
     teams.set_defaults(run=_teams_app)
+
+    export = commands.add_parser("export", help="eksportér en hændelse som sagsakt (zip) til "
+                                                "journalisering eller aktindsigt")
+    export.add_argument("incident", help="hændelsens reference (fx H-2026-0001) eller id")
+    export.add_argument("--out", required=True, help="zip-filen, der skal skrives")
+    export.add_argument("--aktindsigt", action="store_true",
+                        help="kopi til aktindsigt: tredjemands personoplysninger fjernet")
+    export.add_argument("--by", help="person-id på den, der eksporterer (skrives i loggen)")
+    export.add_argument("--database-url")
+    export.set_defaults(run=_export)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import logs
+
+    logs.configure(demo=os.environ.get("BEREDSKAB_DEMO", "").lower() in ("1", "true", "ja", "yes"))
     args = parser().parse_args(argv)
     from .settings import SettingsError
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections import Counter
+from datetime import datetime
 
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner.clock import dansk
 from handleplaner.commitments.models import COMMITMENT_STATES
 from handleplaner.commitments.service import (CommitmentRefused, NotYours, board, press,
                                               record_refusal)
 from handleplaner.plans import service as plans
 from handleplaner.storage import transaction
 
+from . import access
 from .api import _person_or_401, ok
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
@@ -28,15 +32,58 @@ def _board(session: Session, incident_id: int) -> list[dict]:
     return board(session, plan.id) if plan else []
 
 
+def summary(rows: list[dict]) -> str:
+    """The board in one line, e.g. "5 opgaver: 2 bekræftet, 3 afventer bekræftelse; 1 forfalden"
+    (what screen readers hear when it changes)."""
+    if not rows:
+        return "Ingen opgaver endnu."
+    counts = Counter(r["state"] for r in rows)
+    parts = [f"{n} {COMMITMENT_STATES[state].lower()}" for state, n in
+             sorted(counts.items(), key=lambda item: list(COMMITMENT_STATES).index(item[0]))]
+    overdue = sum(1 for r in rows if r["overdue"])
+    return (f"{len(rows)} {'opgave' if len(rows) == 1 else 'opgaver'}: " + ", ".join(parts)
+            + (f"; {overdue} forfalden" if overdue == 1 else f"; {overdue} forfaldne" if overdue else ""))
+
+
+def _time(iso: str) -> str:
+    try:
+        return dansk(datetime.fromisoformat(iso))
+    except (TypeError, ValueError):
+        return iso or ""
+
+
+def board_context(session: Session, incident, *, back: str = "", error: str = "",
+                  error_id: str = "") -> dict:
+    """What the board partial (templates/web/_board.html.j2) needs, besides the incident."""
+    rows = _board(session, incident.id)
+    return dict(rows=rows, board_summary=summary(rows), back=back,
+                board_error=error, board_error_id=error_id, tid=_time)
+
+
+@access.rule(access.incident())
 async def board_page(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
         return page(request, "commitments.html.j2", person=person, incident=incident,
-                    rows=_board(session, incident.id), STATES=COMMITMENT_STATES,
-                    errors=request.query.get("fejl", ""))
+                    **board_context(session, incident, error=request.query.get("fejl", ""),
+                                    error_id=request.query.get("opgave", "")))
 
 
+@access.rule(access.incident())
+async def board_fragment(request: web.Request) -> web.Response:
+    """The board alone, as HTML: what the live script swaps in when the board changes."""
+    with Session(engine(request)) as session:
+        person = _signed_in(request, session)
+        incident = _incident(request, session, person)
+        back = "haendelse" if request.query.get("fra") == "haendelse" else ""
+        response = page(request, "_board.html.j2", person=person, incident=incident,
+                        **board_context(session, incident, back=back))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+@access.rule(access.incident())
 async def board_json(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _person_or_401(request, session)
@@ -44,6 +91,13 @@ async def board_json(request: web.Request) -> web.Response:
         return ok(_board(session, incident.id))
 
 
+def _board_body(db, incident_id: int) -> str:
+    """The board as the stream sends it (read in a thread: the event loop serves card presses)."""
+    with Session(db) as session:
+        return json.dumps(_board(session, incident_id), ensure_ascii=False)
+
+
+@access.rule(access.incident())
 async def board_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the board as JSON whenever it changes (and a comment as heartbeat)."""
     with Session(engine(request)) as session:
@@ -56,9 +110,7 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
     rounds = int(request.query.get("runder", "0"))  # tests stop after a few rounds
     sent = 0
     while True:
-        with Session(engine(request)) as session:
-            rows = _board(session, incident.id)
-        body = json.dumps(rows, ensure_ascii=False)
+        body = await asyncio.to_thread(_board_body, engine(request), incident.id)
         digest = hashlib.sha256(body.encode()).hexdigest()
         if digest != last:
             await response.write(f"event: tavle\ndata: {body}\n\n".encode())
@@ -70,14 +122,27 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(STREAM_POLL_SECONDS)
 
 
+@access.rule(access.incident())
 async def board_press(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
     with Session(services.engine) as session:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
-    commitment_id = int(form.get("commitment_id", "0") or 0)
+    try:
+        commitment_id = int(form.get("commitment_id", "0") or 0)
+    except ValueError:
+        commitment_id = 0
     action = form.get("handling", "")
+    # Back to where the button was: the board page, or the board on the incident page.
+    on_incident = form.get("fra") == "haendelse"
+    back = f"/haendelser/{incident.id}" if on_incident else f"/haendelser/{incident.id}/opgaver"
+
+    def refused_to(error: Exception) -> web.HTTPSeeOther:
+        key = "opgavefejl" if on_incident else "fejl"
+        anchor = "#opgaver" if on_incident else ""
+        return web.HTTPSeeOther(f"{back}?{key}={web_quote(str(error))}&opgave={commitment_id}"
+                                f"{anchor}")
 
     def run():
         if action == "udskyd":
@@ -99,11 +164,11 @@ async def board_press(request: web.Request) -> web.Response:
                 record_refusal(session, commitment_id=commitment_id, person_id=person.id,
                                action=action, via="web")
         await asyncio.to_thread(note_refusal)
-        raise web.HTTPSeeOther(f"/haendelser/{incident.id}/opgaver?fejl={web_quote(str(error))}")
+        raise refused_to(error)
     except CommitmentRefused as error:
-        raise web.HTTPSeeOther(f"/haendelser/{incident.id}/opgaver?fejl={web_quote(str(error))}")
+        raise refused_to(error)
     services.worker.wakeup.set()
-    raise web.HTTPSeeOther(f"/haendelser/{incident.id}/opgaver")
+    raise web.HTTPSeeOther(back + ("#opgaver" if on_incident else ""))
 
 
 def web_quote(text: str) -> str:
@@ -114,6 +179,7 @@ def web_quote(text: str) -> str:
 
 def routes() -> list[web.RouteDef]:
     return [web.get("/haendelser/{incident_id}/opgaver", board_page),
+            web.get("/haendelser/{incident_id}/opgaver/tavle", board_fragment),
             web.post("/haendelser/{incident_id}/opgaver", board_press),
             web.get("/haendelser/{incident_id}/opgaver/stroem", board_stream),
             web.get("/api/incidents/{incident_id}/commitments", board_json)]

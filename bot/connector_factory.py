@@ -22,6 +22,25 @@ class NoUserTokens:
         return None
 
 
+class ConnectorOnFirstUse:
+    """A turn's Connector client, made when the turn first sends something. A card press is
+    answered in the HTTP response and sends nothing, so it does not pay for a client (an HTTP
+    session, and the SDK's look-up of its own version in the installed packages' metadata)."""
+
+    def __init__(self, make) -> None:
+        self._make = make
+        self._client = None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
 class ConnectorClientFactory:
     def __init__(self, tokens: ClientCredentialsTokens) -> None:
         self._tokens = tokens
@@ -30,8 +49,9 @@ class ConnectorClientFactory:
                                       audience: str, scopes=None, use_anonymous: bool = False):
         token = await self._tokens.token(BOT_SCOPE)
         endpoint = service_url if service_url.endswith("/") else service_url + "/"
-        return ConnectorClient(endpoint, token, session=aiohttp.ClientSession(
-            base_url=endpoint, timeout=aiohttp.ClientTimeout(total=30)))
+        return ConnectorOnFirstUse(lambda: ConnectorClient(
+            endpoint, token, session=aiohttp.ClientSession(
+                base_url=endpoint, timeout=aiohttp.ClientTimeout(total=30))))
 
     async def create_user_token_client(self, context, claims_identity, use_anonymous: bool = False):
         return NoUserTokens()

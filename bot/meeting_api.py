@@ -14,6 +14,7 @@ from notifications.calendar import CalendarError
 from notifications.meeting_invites import (alert_missing_authorities, ics_for, send_invitations,
                                            sync_responses)
 
+from . import access
 from .access import may_view_incident
 from .alerts_api import _json_body
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
@@ -69,6 +70,7 @@ async def _run(request: web.Request, work, *, status: int = 200, invite: bool = 
     return ok(body, status=status)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def call(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -83,6 +85,7 @@ async def call(request: web.Request) -> web.Response:
     return await _run(request, work, status=201, invite=True)
 
 
+@access.rule(access.incident())
 async def list_meetings(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
@@ -92,6 +95,7 @@ async def list_meetings(request: web.Request) -> web.Response:
         return ok([meeting_json(session, m) for m in rows])
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def change(request: web.Request) -> web.Response:
     from datetime import datetime
 
@@ -111,6 +115,7 @@ async def change(request: web.Request) -> web.Response:
     return await _run(request, work, invite=True)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def cancel(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -124,6 +129,7 @@ async def cancel(request: web.Request) -> web.Response:
     return await _run(request, work, invite=True)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def respond(request: web.Request) -> web.Response:
     """The secretariat records an answer given by phone or mail (mail-only parties)."""
     data, error = await _json_body(request)
@@ -146,6 +152,7 @@ async def respond(request: web.Request) -> web.Response:
     return response
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def sync(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with Session(services.engine) as session:
@@ -159,6 +166,7 @@ async def sync(request: web.Request) -> web.Response:
     return ok(body)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def decide(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -174,6 +182,7 @@ async def decide(request: web.Request) -> web.Response:
     return await _run(request, work, status=201)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def apply_minutes(request: web.Request) -> web.Response:
     def work(session, person):
         meeting = _meeting(request, session, person)
@@ -184,6 +193,7 @@ async def apply_minutes(request: web.Request) -> web.Response:
     return await _run(request, work)
 
 
+@access.rule(access.incident())
 async def invitation(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)

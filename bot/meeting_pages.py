@@ -17,6 +17,8 @@ from handleplaner.storage import transaction
 from notifications.calendar import CalendarError
 from notifications.meeting_invites import send_invitations, sync_responses
 
+from . import access
+from .form_errors import blank_means_missing
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
 from .plan_pages import _incident
@@ -27,12 +29,36 @@ def _meeting_of(session: Session, incident_id: int) -> Meeting | None:
                         .order_by(Meeting.id.desc())).first()
 
 
-def _view(request, session, person, incident, *, errors=None, status=200, notice=""):
+LABELS = {"starts_at": "Tidspunkt", "duration_minutes": "Varighed", "online": "Online",
+          "location": "Mødested", "reason": "Begrundelse", "agenda_position": "Punkt",
+          "text": "Beslutning", "measure_type": "Type", "authority": "Myndighed",
+          "m_starts_at": "Fra", "m_ends_at": "Til",
+          **{f"ekstern_{i}": f"Ekstern part {i + 1}" for i in range(3)},
+          **{f"grund_{i}": f"Begrundelse for ekstern part {i + 1}" for i in range(3)}}
+
+
+REQUIRED = {"indkald": ("starts_at", "duration_minutes"), "flyt": ("starts_at",),
+            "beslutning": ("agenda_position", "text")}
+
+
+def form_values(form) -> dict:
+    """Everything entered, the repeated selects of external parties as a list."""
+    values = {name: form.get(name, "") for name in form.keys() if name != "csrf"}
+    values["ekstern"] = list(form.getall("ekstern", []))
+    return values
+
+
+def _view(request, session, person, incident, *, errors=None, status=200, notice="",
+          values=None, failed=""):
+    """The meeting page. After a rejected form, ``failed`` names it (its "handling"): it shows
+    ``values`` as entered and ``errors`` by its fields (ids "<handling>-<field>")."""
     meeting = _meeting_of(session, incident.id)
+    errors = errors or {}
+    fields = {name: (f"{failed}-{name}", label) for name, label in LABELS.items()}
     externals = [p for p in directory.list_people(session)
                  if p.authority_code not in ("BUF", "SOF", "KFF", "BIF", "POL", "SSP")]
-    context = dict(person=person, incident=incident, meeting=meeting, errors=errors or {},
-                   notice=notice, dansk=dansk, MEETING_STATES=MEETING_STATES, RESPONSES=RESPONSES,
+    context = dict(person=person, incident=incident, meeting=meeting, errors=errors,
+                   fields=fields, values=values or {}, failed=failed, notice=notice, dansk=dansk, MEETING_STATES=MEETING_STATES, RESPONSES=RESPONSES,
                    MEASURE_TYPES=MEASURE_TYPES, externals=externals,
                    authorities=directory.authorities(session),
                    suggested=local(meetings.suggest_time(incident.severity, utcnow()))
@@ -45,6 +71,7 @@ def _view(request, session, person, incident, *, errors=None, status=200, notice
     return page(request, "meeting.html.j2", status=status, **context)
 
 
+@access.rule(access.incident())
 async def meeting_page(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
@@ -52,6 +79,7 @@ async def meeting_page(request: web.Request) -> web.Response:
                      notice=request.query.get("besked", ""))
 
 
+@access.rule(access.incident())
 async def meeting_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
@@ -60,6 +88,13 @@ async def meeting_submit(request: web.Request) -> web.Response:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
         current = _meeting_of(session, incident.id)
+    chosen = [i for i, pid in enumerate(form.getall("ekstern", [])) if pid]  # select positions
+
+    def whole(name: str, default: int, message: str) -> int:
+        try:
+            return int((form.get(name) or "").strip() or default)
+        except ValueError:
+            raise meetings.MeetingInvalid({name: message}) from None
 
     def run():
         from datetime import datetime
@@ -69,7 +104,8 @@ async def meeting_submit(request: web.Request) -> web.Response:
                 externals = [{"person_id": pid, "reason": form.get(f"grund_{i}", "")}
                              for i, pid in enumerate(form.getall("ekstern", [])) if pid]
                 data = {"starts_at": form.get("starts_at") or None,
-                        "duration_minutes": int(form.get("duration_minutes") or 60),
+                        "duration_minutes": whole("duration_minutes", 60,
+                                                  "skal være et helt antal minutter"),
                         "online": form.get("online") == "ja", "location": form.get("location", ""),
                         "externals": externals}
                 return meetings.call_meeting(session, incident_id=incident.id, actor_id=person.id,
@@ -93,7 +129,8 @@ async def meeting_submit(request: web.Request) -> web.Response:
                                "authority": form.get("authority"),
                                "starts_at": form.get("m_starts_at"), "ends_at": form.get("m_ends_at")}
                 meetings.add_decision(session, meeting_id=current.id, actor_id=person.id,
-                                      agenda_position=int(form.get("agenda_position") or 0),
+                                      agenda_position=whole("agenda_position", 0,
+                                                            "vælg et punkt på dagsordenen"),
                                       text=form.get("text", ""), measure=measure)
                 return current.id, False
             if action == "referat":
@@ -108,11 +145,14 @@ async def meeting_submit(request: web.Request) -> web.Response:
         meeting_id, invite = await asyncio.to_thread(run)
     except (meetings.MeetingRefused, PlanRefused) as error:
         with Session(services.engine) as session:
-            return _view(request, session, person, incident, errors={"_": str(error)}, status=403)
+            return _view(request, session, person, incident, errors={"_": str(error)}, status=403,
+                         values=form_values(form), failed=action)
     except (meetings.MeetingInvalid, PlanInvalid, ValueError) as error:
+        errors = blank_means_missing(_by_field(getattr(error, "errors", None) or {"_": str(error)},
+                                               chosen), form, REQUIRED.get(action, ()))
         with Session(services.engine) as session:
-            return _view(request, session, person, incident,
-                         errors=getattr(error, "errors", None) or {"_": str(error)}, status=422)
+            return _view(request, session, person, incident, errors=errors,
+                         status=422, values=form_values(form), failed=action)
     notice = ""
     try:
         if invite:
@@ -127,6 +167,24 @@ async def meeting_submit(request: web.Request) -> web.Response:
 
     raise web.HTTPSeeOther(f"/haendelser/{incident.id}/moede"
                            + (f"?besked={quote(notice)}" if notice else ""))
+
+
+def _by_field(errors: dict, chosen: list[int]) -> dict:
+    """The service names external parties by their place in the list it got ("externals[0]");
+    the form by the select they were chosen in ("ekstern_2", "grund_2")."""
+    named = {}
+    for key, message in errors.items():
+        if key.startswith("externals[") and "]." in key:
+            index, _, field = key[len("externals["):].partition("].")
+            try:
+                position = chosen[int(index)]
+            except (ValueError, IndexError):
+                named[key] = message
+                continue
+            named[f"{'grund' if field == 'reason' else 'ekstern'}_{position}"] = message
+        else:
+            named[key] = message
+    return named
 
 
 def routes() -> list[web.RouteDef]:

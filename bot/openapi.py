@@ -228,6 +228,26 @@ def openapi_document(server_url: str) -> dict:
                 "Leveringer pr. modtager og kanal", {"type": "array", "items": {"type": "object"}}),
             "/api/incidents/{incident_id}/record": _incident_path(
                 "Hændelsesloggen", {"type": "array", "items": {"type": "object"}}),
+            "/api/incidents/{incident_id}/close": {"post": {
+                "summary": "Afslut beredskabet (normaldrift); kun SSP Sekretariatet",
+                "parameters": [_path_param("incident_id")],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Haendelse"}, "Afsluttet"),
+                              **_errors(401, 403, 404), "409": _json(
+                                  {"$ref": "#/components/schemas/Fejl"}, "Allerede afsluttet")}}},
+            "/api/incidents/{incident_id}/export": {"get": {
+                "summary": "Hændelsen som sagsakt (zip) til journalisering, eller som "
+                           "aktindsigtskopi uden tredjemands personoplysninger; kun SSP "
+                           "Sekretariatet; eksporten skrives i hændelsesloggen",
+                "parameters": [_path_param("incident_id"), {
+                    "name": "variant", "in": "query", "required": False,
+                    "schema": {"type": "string", "enum": ["sagsakt", "aktindsigt"],
+                               "default": "sagsakt"}}],
+                "responses": {"200": {"description": "Zip-fil med sagsakt.json, README.txt, "
+                                                     "hændelseslog, handleplan, møder, opgaver "
+                                                     "og varsler",
+                                      "content": {"application/zip": {"schema": {
+                                          "type": "string", "format": "binary"}}}},
+                              **_errors(400, 401, 403, 404)}}},
             **_alert_paths(),
             **_plan_paths(),
             **_meeting_paths(),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from urllib.parse import quote
 
 from aiohttp import web
@@ -11,17 +12,23 @@ from handleplaner import record
 from handleplaner.clock import dansk, local, utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, TYPE_LABELS, ActivationInvalid, NotAllowed,
-                                    get_incident, incident_areas, list_incidents)
+                                    close_incident,
+                                    get_incident, incident_areas)
 from handleplaner.incidents.kinds import DESCRIPTION_MAX, TITLE_MAX
-from handleplaner.incidents.states import STATE_LABELS
+from handleplaner.incidents.states import STATE_LABELS, TransitionRefused
+from handleplaner.storage import transaction
 from notifications import overview
-from notifications.models import DELIVERY_STATES
+from notifications.models import ALERT_KINDS, DELIVERY_STATES
 from notifications.rendering import environment
 
-from . import web_session
+from . import access, overview_page, web_session
 from .access import current_person, may_view_incident
-from .activation import activate_beredskab
+from .activation import activate_beredskab, activation_recipients
+from . import confirmation
+from .form_errors import blank_means_missing
 from .keys import SERVICES
+
+ACTIVATION_REQUIRED = ("incident_type", "title", "description", "severity", "occurred_at")
 
 _ENV = environment()
 _ENV.globals.update(INCIDENT_TYPES=INCIDENT_TYPES, TYPE_LABELS=TYPE_LABELS, SEVERITIES=SEVERITIES, STATE_LABELS=STATE_LABELS,
@@ -34,10 +41,30 @@ _ENV.filters["lokal"] = lambda moment: local(moment).strftime("%Y-%m-%dT%H:%M")
 
 def page(request: web.Request, name: str, *, status: int = 200, **context) -> web.Response:
     context.setdefault("person", None)
+    if "nav_statistics" not in context:
+        context["nav_statistics"] = _secretariat(request, context["person"])
     context["demo"] = request.app[SERVICES].settings.demo
     context["csrf"] = web_session.csrf_token(request)
     html = _ENV.get_template(f"web/{name}").render(**context)
     return web.Response(text=html, content_type="text/html", status=status)
+
+
+def _secretariat(request: web.Request, person) -> bool:
+    """Whether the navigation shows the secretariat's pages (the statistics)."""
+    if person is None:
+        return False
+    with Session(engine(request)) as session:
+        return access.is_secretariat(session, person.id)
+
+
+HEADINGS = {403: "Ingen adgang", 404: "Findes ikke"}
+ACTIVATION_REFUSED = ("Kun SSP-styregruppen, SSP Sekretariatet og SSP-ledergrupperne kan aktivere "
+                      "beredskabet.")
+
+
+def refused(request: web.Request, message: str, *, status: int = 403, person=None) -> web.Response:
+    return page(request, "refused.html.j2", status=status, person=person,
+                heading=HEADINGS[status], message=message, refusal=status)
 
 
 def engine(request: web.Request):
@@ -58,28 +85,44 @@ async def _form(request: web.Request) -> dict:
     return form
 
 
+@access.rule(access.SIGNED_IN)
 async def index(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
-        allowed = directory.may_activate(session, person.id)
-        incidents = [i for i in list_incidents(session)
-                     if may_view_incident(session, person.id, i.id)]
-        groups = directory.groups_of(session, person.id)
-        return page(request, "index.html.j2", person=person, incidents=incidents,
-                    may_activate=allowed, groups=groups, dansk=dansk)
+        return page(request, "index.html.j2", person=person,
+                    overview=overview_page.overview(session, person.id),
+                    may_activate=directory.may_activate(session, person.id),
+                    nav_statistics=access.is_secretariat(session, person.id),
+                    ALERT_KINDS=ALERT_KINDS, dansk=dansk,
+                    dato=lambda moment: local(moment).strftime("%d.%m.%Y"))
 
 
+def local_target(value: object) -> str:
+    """Where to go after signing in: a path on this site, else the front page."""
+    target = str(value or "/")
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or any(
+            ord(c) < 32 for c in target):
+        return "/"
+    return target
+
+
+@access.rule(access.PUBLIC)
 async def sign_in_page(request: web.Request) -> web.Response:
-    if not request.app[SERVICES].settings.demo:
+    """Shows "Log ind med Microsoft" if Entra ID is set up; in demo mode the person picker."""
+    settings = request.app[SERVICES].settings
+    if not settings.demo and not settings.entra_sign_in:
         return page(request, "sign_in_unavailable.html.j2", status=501)
-    with Session(engine(request)) as session:
-        people = directory.list_people(session)
-        authorities = {a.code: a.name for a in directory.authorities(session)}
-        groups = {p.id: [g.name for g in directory.groups_of(session, p.id)] for p in people}
+    people, authorities, groups = [], {}, {}
+    if settings.demo:
+        with Session(engine(request)) as session:
+            people = directory.list_people(session)
+            authorities = {a.code: a.name for a in directory.authorities(session)}
+            groups = {p.id: [g.name for g in directory.groups_of(session, p.id)] for p in people}
     return page(request, "sign_in.html.j2", people=people, authorities=authorities, groups=groups,
-                next=request.query.get("next", "/"))
+                microsoft=settings.entra_sign_in, next=local_target(request.query.get("next")))
 
 
+@access.rule(access.PUBLIC)
 async def sign_in(request: web.Request) -> web.Response:
     if not request.app[SERVICES].settings.demo:
         raise web.HTTPNotImplemented(text="Demo-login findes kun i demo-tilstand.")
@@ -88,14 +131,12 @@ async def sign_in(request: web.Request) -> web.Response:
         person = directory.get_person(session, str(form.get("person", "")))
     if person is None or not person.active:
         raise web.HTTPBadRequest(text="Ukendt person.")
-    target = str(form.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = web.HTTPSeeOther(target)
+    response = web.HTTPSeeOther(local_target(form.get("next")))
     web_session.sign_in(request, response, person.id)
     raise response
 
 
+@access.rule(access.PUBLIC)
 async def sign_out(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/log-ind")
     web_session.sign_out(response)
@@ -105,14 +146,15 @@ async def sign_out(request: web.Request) -> web.Response:
 def _activation_form(session: Session, person, values: dict, errors: dict, request, status=200):
     areas = directory.all_areas(session)
     return page(request, "activate.html.j2", status=status, person=person, areas=areas,
-                values=values, errors=errors)
+                values=values, errors=errors, confirm_above=confirmation.threshold(request))
 
 
+@access.rule(access.ACTIVATOR)
 async def activate_page(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
         if not directory.may_activate(session, person.id):
-            return page(request, "refused.html.j2", status=403, person=person)
+            return refused(request, ACTIVATION_REFUSED, person=person)
         now = local(utcnow()).strftime("%Y-%m-%dT%H:%M")
         return _activation_form(session, person, {"occurred_at": now, "severity": "akut"}, {},
                                 request)
@@ -133,26 +175,42 @@ def activation_data(form) -> dict:
     }
 
 
+@access.rule(access.ACTIVATOR)
 async def activate_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     data = activation_data(form)
     services = request.app[SERVICES]
     with Session(services.engine) as session:
         person = _signed_in(request, session)
+        if form.get("handling") == confirmation.BACK:  # from the confirmation step, all kept
+            return _activation_form(session, person, data, {}, request)
     try:
+        people = await asyncio.to_thread(activation_recipients, services.engine,
+                                         actor_id=person.id, data=data)
+        ask, notice = confirmation.needs_confirmation(request, form, len(people))
+        if ask:  # more than 50 people: nothing is written before the sender confirms
+            with Session(services.engine) as session:
+                return page(request, "confirm_alert.html.j2", person=person,
+                            **confirmation.context(
+                                request, session, form, people, action="/aktiver",
+                                exercise=data["exercise"], notice=notice,
+                                what="Aktiveringen varsler lederne i ledergrupperne for de berørte "
+                                     "områder og SSP Sekretariatet."))
         activated = await asyncio.to_thread(activate_beredskab, services.engine,
                                             actor_id=person.id, data=data,
                                             escalate_after_s=int(
                                                 services.settings.activation_escalate_minutes * 60))
     except NotAllowed:
-        return page(request, "refused.html.j2", status=403, person=person)
+        return refused(request, ACTIVATION_REFUSED, person=person)
     except ActivationInvalid as invalid:
+        errors = blank_means_missing(invalid.errors, data, ACTIVATION_REQUIRED)
         with Session(services.engine) as session:
-            return _activation_form(session, person, data, invalid.errors, request, status=422)
+            return _activation_form(session, person, data, errors, request, status=422)
     services.worker.wakeup.set()
     raise web.HTTPSeeOther(f"/haendelser/{activated.incident.id}")
 
 
+@access.rule(access.incident())
 async def incident_page(request: web.Request) -> web.Response:
     try:
         incident_id = int(request.match_info["incident_id"])
@@ -164,7 +222,7 @@ async def incident_page(request: web.Request) -> web.Response:
         if incident is None:
             raise web.HTTPNotFound(text="Hændelsen findes ikke.")
         if not may_view_incident(session, person.id, incident.id):
-            return page(request, "refused.html.j2", status=403, person=person)
+            return refused(request, ACTIVATION_REFUSED, person=person)
         rows = overview.deliveries(session, incident.id)
         areas = {a.code: a.name for a in directory.all_areas(session)}
         activator = directory.get_person(session, incident.activated_by)
@@ -176,9 +234,24 @@ async def incident_page(request: web.Request) -> web.Response:
         resend_options = {r.delivery_id: other_channels(session, session.get(Delivery, r.delivery_id),
                                                         available)
                           for r in rows if r.state == "fejlet"}
+        from notifications.timeline import timeline
+
+        from .commitment_pages import board_context
+
+        states = Counter(r.state for r in rows)
         return page(request, "incident.html.j2", person=person, incident=incident,
+                    timeline=timeline(session, incident.id),
+                    **board_context(session, incident, back="haendelse",
+                                    error=request.query.get("opgavefejl", ""),
+                                    error_id=request.query.get("opgave", "")),
+                    delivery_summary=", ".join(f"{states[code]} {label.lower()}"
+                                               for code, label in DELIVERY_STATES.items()
+                                               if states[code]) or "ingen leveringer",
+                    names={p.id: p.name for p in directory.list_people(session,
+                                                                       include_inactive=True)},
                     progress=incident_progress(session, incident.id),
                     may_compose=directory.may_activate(session, person.id),
+                    may_export=access.is_secretariat(session, person.id),
                     resend_options=resend_options,
                     channel_posts=_channel_posts(session, incident.id),
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],
@@ -186,6 +259,24 @@ async def incident_page(request: web.Request) -> web.Response:
                     entries=record.entries(session, incident.id), dansk=dansk,
                     pending=any(r.state == "i_koe" for r in rows) or any(
                         r.state == "sendt" for r in rows if r.channel in ("teams", "email")))
+
+
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
+async def close_submit(request: web.Request) -> web.Response:
+    await _form(request)
+    services = request.app[SERVICES]
+    incident_id = request[access.INCIDENT_KEY]
+
+    def close():
+        with transaction(services.engine) as session:
+            close_incident(session, incident_id=incident_id,
+                           actor_id=request[access.PERSON_KEY])
+
+    try:
+        await asyncio.to_thread(close)
+    except TransitionRefused as refusal:
+        raise web.HTTPConflict(text=str(refusal)) from None
+    raise web.HTTPSeeOther(f"/haendelser/{incident_id}")
 
 
 def _channel_posts(session: Session, incident_id: int) -> list:
@@ -212,6 +303,7 @@ INFO_PAGES = {
 }
 
 
+@access.rule(access.PUBLIC)
 async def info_page(request: web.Request) -> web.Response:
     title, text = INFO_PAGES[request.match_info["side"]]
     return page(request, "info.html.j2", title=title, text=text)
@@ -227,4 +319,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/aktiver", activate_page),
         web.post("/aktiver", activate_submit),
         web.get("/haendelser/{incident_id}", incident_page),
+        web.post("/haendelser/{incident_id}/afslut", close_submit),
     ]

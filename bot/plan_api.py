@@ -15,6 +15,7 @@ from handleplaner.plans.privacy import PersonalDataFound, assert_shareable
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
 
+from . import access
 from .access import may_view_incident
 from .alerts_api import _json_body
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
@@ -74,6 +75,7 @@ async def _change(request: web.Request, work, status: int = 200):
     return ok(result, status=status)
 
 
+@access.rule(access.SIGNED_IN)
 async def templates(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         _person_or_401(request, session)
@@ -88,6 +90,7 @@ async def templates(request: web.Request) -> web.Response:
                for t in found.values() if not wanted or wanted in t.incident_types])
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def draft(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -103,6 +106,7 @@ async def draft(request: web.Request) -> web.Response:
     return await _change(request, work, status=201)
 
 
+@access.rule(access.incident())
 async def get_plan(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
@@ -113,6 +117,7 @@ async def get_plan(request: web.Request) -> web.Response:
         return ok(plan_json(session, plan))
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def add_measure(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -126,6 +131,7 @@ async def add_measure(request: web.Request) -> web.Response:
     return await _change(request, work, status=201)
 
 
+@access.rule(access.incident())
 async def update_measure(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -140,6 +146,7 @@ async def update_measure(request: web.Request) -> web.Response:
     return await _change(request, work)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def remove_measure(request: web.Request) -> web.Response:
     def work(session, person):
         plan = _plan_or_404(request, session, person)
@@ -150,6 +157,7 @@ async def remove_measure(request: web.Request) -> web.Response:
     return await _change(request, work)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def send(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -167,6 +175,7 @@ async def send(request: web.Request) -> web.Response:
     return await _change(request, work, status=201)
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def extend(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -187,6 +196,7 @@ async def extend(request: web.Request) -> web.Response:
     return await _change(request, work)
 
 
+@access.rule(access.incident())
 async def decide(request: web.Request) -> web.Response:
     data, error = await _json_body(request)
     if error:
@@ -215,6 +225,7 @@ def _version(request: web.Request, session: Session, person) -> PlanVersion:
     return version
 
 
+@access.rule(access.incident())
 async def version_json(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
@@ -225,6 +236,7 @@ async def version_json(request: web.Request) -> web.Response:
         return ok({"snapshot": snap, "changes": [c.__dict__ for c in changes]})
 
 
+@access.rule(access.incident())
 async def document(request: web.Request) -> web.Response:
     """The version as HTML or PDF, full or for Team Sikker By (guarded)."""
     variant = request.match_info.get("variant", "fuld")
@@ -246,6 +258,7 @@ async def document(request: web.Request) -> web.Response:
     return web.Response(text=render_plan_html(snap, variant=variant), content_type="text/html")
 
 
+@access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def share(request: web.Request) -> web.Response:
     """Send the version without personal data to Team Sikker By, if the guard finds none."""
     def work(session, person):
@@ -262,6 +275,7 @@ async def share(request: web.Request) -> web.Response:
     return await _change(request, work, status=201)
 
 
+@access.rule(access.SECRETARIAT)
 async def planned(request: web.Request) -> web.Response:
     """Prepare a planned event's beredskabsplan ahead of time."""
     from datetime import datetime
@@ -280,16 +294,21 @@ async def planned(request: web.Request) -> web.Response:
         areas = data.get("areas") or []
         if not isinstance(areas, list):
             raise plans.PlanInvalid({"areas": "skal være en liste"})
+        days_before = data.get("days_before", 4)
+        if not isinstance(days_before, int) or isinstance(days_before, bool) \
+                or not 0 <= days_before <= 60:
+            raise plans.PlanInvalid({"days_before": "skal være et helt antal dage (0–60)"})
         plan = prepare_planned(session, actor_id=person.id, template_code=str(data.get("template", "")),
                                title=str(data.get("title", "")), event_at=event_at,
                                areas=[str(a) for a in areas],
                                whole_city=bool(data.get("whole_city")),
-                               days_before=int(data.get("days_before", 4)))
+                               days_before=days_before)
         return plan_json(session, plan)
 
     return await _change(request, work, status=201)
 
 
+@access.rule(access.incident())
 async def evaluation(request: web.Request) -> web.Response:
     from handleplaner.clock import utcnow
     from handleplaner.plans.timebox import evaluate

@@ -18,7 +18,9 @@ from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from handleplaner.storage import transaction
 from notifications.plan_alerts import request_approval, send_tasks
 
+from . import access
 from .access import may_view_incident
+from .form_errors import blank_means_missing
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
 
@@ -33,10 +35,23 @@ def _incident(request: web.Request, session: Session, person):
     return incident
 
 
-def _view(request, session, person, incident, *, errors=None, values=None, status=200):
+def measure_values(m) -> dict:
+    """A measure as its edit form's fields."""
+    return {"title": m.title, "measure_type": m.measure_type, "authority": m.authority_code,
+            "responsible": m.responsible_id or "", "starts_at": local(m.starts_at).strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": local(m.ends_at).strftime("%Y-%m-%dT%H:%M"), "status": m.status,
+            "notes": m.notes, "description": m.description,
+            "confidential": "ja" if m.confidential else ""}
+
+
+def _view(request, session, person, incident, *, errors=None, values=None, status=200,
+          failed="", failed_key=""):
+    """The plan page. After a rejected form, ``failed`` names the form (its "handling", and
+    ``failed_key`` the measure) that shows ``values`` as entered and ``errors`` by its fields."""
     plan = plans.plan_of_incident(session, incident.id)
     context = dict(person=person, incident=incident, plan=plan, errors=errors or {}, template_error="",
-                   values=values or {}, may_edit=plans.may_edit(session, person.id),
+                   values=values or {}, failed=failed, failed_key=failed_key,
+                   measure_values=measure_values, may_edit=plans.may_edit(session, person.id),
                    in_styregruppe=person.id in {p.id for p in plans.styregruppe(session)},
                    MEASURE_TYPES=MEASURE_TYPES, MEASURE_STATUSES=MEASURE_STATUSES,
                    PLAN_STATES=PLAN_STATES, VERSION_STATES=VERSION_STATES,
@@ -65,6 +80,7 @@ def _view(request, session, person, incident, *, errors=None, values=None, statu
     return page(request, "plan.html.j2", status=status, **context)
 
 
+@access.rule(access.incident())
 async def plan_page(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
@@ -72,6 +88,8 @@ async def plan_page(request: web.Request) -> web.Response:
 
 
 ACTIONS = {}
+MEASURE_REQUIRED = ("title", "measure_type", "authority", "starts_at", "ends_at")
+REQUIRED = {"tilfoej": MEASURE_REQUIRED, "ret": MEASURE_REQUIRED, "forlaeng": ("new_end", "reason")}
 
 
 def action(name):
@@ -81,11 +99,21 @@ def action(name):
     return register
 
 
+def _whole(form, name: str, message: str) -> int | None:
+    text = (form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise plans.PlanInvalid({name: message}) from None
+
+
 @action("udarbejd")
 def _draft(session, person, incident, form):
     plans.draft_plan(session, incident_id=incident.id, actor_id=person.id,
                      template_code=form.get("template", ""),
-                     period_days=int(form.get("period_days") or 0) or None)
+                     period_days=_whole(form, "period_days", "skal være et helt antal dage"))
 
 
 def _measure_data(form) -> dict:
@@ -108,6 +136,13 @@ def _update(session, person, incident, form):
     plan = plans.plan_of_incident(session, incident.id)
     plans.update_measure(session, plan_id=plan.id, key=form.get("key", ""), actor_id=person.id,
                          data=_measure_data(form))
+
+
+@action("ret-egen")
+def _update_own(session, person, incident, form):
+    plan = plans.plan_of_incident(session, incident.id)
+    plans.update_measure(session, plan_id=plan.id, key=form.get("key", ""), actor_id=person.id,
+                         data={"status": form.get("status", ""), "notes": form.get("notes", "")})
 
 
 @action("fjern")
@@ -140,10 +175,15 @@ def _extend(session, person, incident, form):
 
 @action("beslut")
 def _decide(session, person, incident, form):
-    plans.decide(session, version_id=int(form.get("version_id", "0")), person_id=person.id,
+    try:
+        version_id = int(form.get("version_id", ""))
+    except ValueError:
+        raise plans.PlanInvalid({"version": "versionen findes ikke"}) from None
+    plans.decide(session, version_id=version_id, person_id=person.id,
                  decision=form.get("decision", ""), comment=form.get("comment", ""))
 
 
+@access.rule(access.incident())
 async def plan_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
@@ -161,9 +201,11 @@ async def plan_submit(request: web.Request) -> web.Response:
     try:
         await asyncio.to_thread(run)
     except (plans.PlanInvalid, plans.PlanRefused, PlanTemplateError, ValueError) as error:
-        errors = getattr(error, "errors", None) or {"_": str(error)}
+        errors = blank_means_missing(getattr(error, "errors", None) or {"_": str(error)}, form,
+                                     REQUIRED.get(form.get("handling", ""), ()))
         with Session(services.engine) as session:
             return _view(request, session, person, incident, errors=errors, values=dict(form),
+                         failed=form.get("handling", ""), failed_key=form.get("key", ""),
                          status=403 if isinstance(error, plans.PlanRefused) else 422)
     services.worker.wakeup.set()
     raise web.HTTPSeeOther(f"/haendelser/{incident.id}/plan")

@@ -17,7 +17,7 @@ from sqlmodel import Session, func, select
 
 from handleplaner.directory import DEMO_ORGANISATION, import_directory_file
 from handleplaner.directory.models import Person
-from handleplaner.storage import alembic_config, make_engine, upgrade_database
+from handleplaner.storage import alembic_config, exclusive, make_engine, upgrade_database
 from notifications.calendar import MeetingCalendar
 from notifications.channels.email import GraphMailChannel, graph_client
 from notifications.channel_posts import ChannelPoster
@@ -49,6 +49,8 @@ def demo_settings(emulator_url: str, *, smtp_port: int | None = None, **override
         graph_base_url=f"{base}/v1.0", connector_url=f"{base}/connector/",
         bot_openid_metadata_url=f"{base}/botframework/v1/.well-known/openidconfiguration",
         session_secret=secrets.token_urlsafe(32),
+        entra_client_id=DEFAULT_BOT_APP_ID, entra_client_secret=DEFAULT_BOT_APP_SECRET,
+        entra_authority=f"{base}/{DEFAULT_TENANT_ID}/v2.0",
     )
     if smtp_port:
         host = emulator_url.split("//", 1)[1].rsplit(":", 1)[0]
@@ -65,18 +67,36 @@ def schema_is_current(engine: Engine) -> bool:
 
 def prepare_database(settings: Settings) -> Engine:
     """Demo: bring the schema up and load the demo organisation if the directory is empty.
-    Production: refuse to start on a schema that is not at the newest migration."""
-    if settings.demo:
-        upgrade_database(settings.database_url)
-    engine = make_engine(settings.database_url)
-    if not schema_is_current(engine):
-        raise SettingsError("Databasen er ikke opdateret. Kør: beredskab db upgrade")
-    if settings.demo or settings.directory_file:
-        with Session(engine) as session:
-            empty = session.exec(select(func.count()).select_from(Person)).one() == 0
-        if empty:
-            import_directory_file(engine, settings.directory_file or DEMO_ORGANISATION)
+    Production: refuse to start on a schema that is not at the newest migration.
+    Replicas starting at once take turns (a PostgreSQL advisory lock): one upgrades and imports,
+    the next finds it done."""
+    with exclusive(settings.database_url, "beredskab:klargoering"):
+        if settings.demo:
+            upgrade_database(settings.database_url)
+        engine = make_engine(settings.database_url)
+        if not schema_is_current(engine):
+            raise SettingsError("Databasen er ikke opdateret. Kør: beredskab db upgrade")
+        if settings.demo or settings.directory_file:
+            with Session(engine) as session:
+                empty = session.exec(select(func.count()).select_from(Person)).one() == 0
+            if empty:
+                import_directory_file(engine, settings.directory_file or DEMO_ORGANISATION)
+        prepare_job_store(engine)
     return engine
+
+
+def prepare_job_store(engine: Engine) -> None:
+    """Create the persistent job store's table now, under the start-up lock, rather than in
+    every replica's scheduler at once (two CREATE TABLEs would collide)."""
+    if engine.url.get_backend_name() == "sqlite":
+        return
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    store = SQLAlchemyJobStore(url=job_store_url(engine))
+    try:
+        store.jobs_t.create(store.engine, checkfirst=True)
+    finally:
+        store.engine.dispose()
 
 
 @dataclass
@@ -91,8 +111,10 @@ class Services:
     adapter: CloudAdapter
     agent: BeredskabAgent
     calendar: MeetingCalendar | None = None
+    metrics: "Metrics | None" = None  # bot/metrics.py (imported late: it imports the keys)
     tasks: list[asyncio.Task] = field(default_factory=list)
     scheduler: AsyncIOScheduler | None = None
+    leadership: "Leadership | None" = None  # bot/leader.py: who runs the scheduled jobs
 
     async def close(self) -> None:
         if self.scheduler is not None:
@@ -107,8 +129,10 @@ class Services:
 
 def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
     return {
+        # At an even pace a little faster than the limit (which still binds): no bursts.
         "teams": ChannelLimits([SlidingWindow(max(1, int(settings.teams_requests_per_second)), 1.0,
-                                              count_from_end=True)],
+                                              count_from_end=True,
+                                              spacing=0.8 / settings.teams_requests_per_second)],
                                concurrency=max(1, int(settings.teams_requests_per_second))),
         "email": ChannelLimits([SlidingWindow(settings.mail_messages_per_minute, 60.0)],
                                concurrency=settings.mail_concurrency),
@@ -145,7 +169,8 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
                            link_base=settings.public_url, limits=limits["teams"],
                            max_attempts=settings.delivery_max_attempts)
     worker = DeliveryWorker(engine, channels, limits=limits, link_base=settings.public_url,
-                            max_attempts=settings.delivery_max_attempts, channel_poster=poster)
+                            max_attempts=settings.delivery_max_attempts, channel_poster=poster,
+                            lease=timedelta(seconds=settings.delivery_lease_seconds))
     services = Services(
         settings=settings, engine=engine, http=http, tokens=tokens, connectors=connectors,
         worker=worker,
@@ -155,13 +180,37 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
         agent=BeredskabAgent(engine, settings.public_url, on_change=worker.wakeup.set),
     )
     services.adapter.on_turn_error = turn_error
+    from .metrics import Metrics
+
+    services.metrics = Metrics(engine)
+    services.agent.pressed = services.metrics.card_pressed
     services.calendar = MeetingCalendar(graph_client(tokens, settings.graph_base_url),
                                         organizer=settings.sender_mailbox)
     if start_worker:
-        services.tasks.append(asyncio.create_task(worker.run_forever(settings.worker_poll_seconds)))
+        services.tasks.append(asyncio.create_task(worker.run_forever(settings.worker_poll_seconds),
+                                                  name="leveringsarbejder"))  # bot/health.py
+        from .leader import Leadership
+
+        services.leadership = Leadership(engine)
         services.scheduler = escalation_scheduler(services)
-        services.scheduler.start()
+        services.metrics.watch_scheduler(services.scheduler)
+        # Paused until this replica is the leader; paused, it still stores new reminder jobs.
+        services.scheduler.start(paused=services.leadership.shared)
+        services.leadership.on_elected = lambda: lead_scheduler(services.scheduler, True)
+        services.leadership.on_deposed = lambda: lead_scheduler(services.scheduler, False)
+        services.tasks.append(asyncio.create_task(services.leadership.run(), name="leder"))
     return services
+
+
+def lead_scheduler(scheduler: AsyncIOScheduler, leading: bool) -> None:
+    """Run the scheduler's jobs while this replica leads; pause them when it stops leading
+    (never touching a scheduler that has been shut down)."""
+    from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
+
+    if leading and scheduler.state == STATE_PAUSED:
+        scheduler.resume()
+    elif not leading and scheduler.state == STATE_RUNNING:
+        scheduler.pause()
 
 
 async def turn_error(context, error: Exception) -> None:
@@ -195,6 +244,10 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
 
     from notifications import commitment_reminders
 
+    from .leader import guarded
+
+    lead = getattr(services, "leadership", None)
+    only_leader = (lambda job: guarded(lead, job)) if lead is not None else (lambda job: job)
     scheduler = AsyncIOScheduler(timezone="UTC", jobstores={
         "default": MemoryJobStore(),
         commitment_reminders.JOBSTORE: SQLAlchemyJobStore(url=job_store_url(services.engine))})
@@ -215,7 +268,8 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
         if await asyncio.to_thread(run_timebox, services.engine, services.settings.public_url):
             services.worker.wakeup.set()
 
-    scheduler.add_job(escalate, "interval", seconds=services.settings.escalation_check_seconds,
+    scheduler.add_job(only_leader(escalate), "interval",
+                      seconds=services.settings.escalation_check_seconds,
                       id="eskalering", max_instances=1, coalesce=True)
     async def meeting_answers() -> None:
         from handleplaner.clock import utcnow
@@ -231,8 +285,31 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
         if upcoming:
             services.worker.wakeup.set()
 
-    scheduler.add_job(timebox, "interval", seconds=60, id="tidsramme", max_instances=1,
-                      coalesce=True)
-    scheduler.add_job(meeting_answers, "interval", seconds=60, id="moedesvar", max_instances=1,
-                      coalesce=True)
+    scheduler.add_job(only_leader(timebox), "interval", seconds=60, id="tidsramme",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(only_leader(meeting_answers), "interval", seconds=60, id="moedesvar",
+                      max_instances=1, coalesce=True)
+
+    async def retention_job() -> None:
+        from . import retention
+
+        await asyncio.to_thread(retention.run, services.engine, services.settings)
+
+    # Retention: every night at 03:30 Copenhagen time (handleplaner.retention).
+    scheduler.add_job(only_leader(retention_job), "cron", hour=3, minute=30,
+                      timezone="Europe/Copenhagen",
+                      id="retention", max_instances=1, coalesce=True, misfire_grace_time=3600)
+
+    # The directory from Entra ID: nightly at BEREDSKAB_DIRECTORY_SYNC_AT (off when unset).
+    if settings.directory_sync_time is not None:
+        from .directory_sync import nightly
+
+        async def directory_sync_job() -> None:
+            await nightly(services.engine, services.settings, tokens=services.tokens,
+                          wake=services.worker.wakeup.set)
+
+        hour, minute = settings.directory_sync_time
+        scheduler.add_job(only_leader(directory_sync_job), "cron", hour=hour, minute=minute,
+                          timezone="Europe/Copenhagen", id="katalogsynkronisering",
+                          max_instances=1, coalesce=True, misfire_grace_time=3600)
     return scheduler

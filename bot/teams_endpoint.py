@@ -12,6 +12,7 @@ import warnings
 from aiohttp import web
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 
+from . import access
 from .activity_auth import ActivityRejected
 from .keys import SERVICES
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 MAX_ACTIVITY = 256 * 1024
 
 
+@access.rule(access.BOT)
 async def messages(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     if request.content_length and request.content_length > MAX_ACTIVITY:

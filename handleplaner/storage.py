@@ -6,13 +6,14 @@ the psycopg 3 driver.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+import hashlib
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -67,6 +68,34 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def lock_key(name: str) -> int:
+    """The 64-bit key of a PostgreSQL advisory lock, from its name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def exclusive(url: str, name: str) -> Iterator[None]:
+    """Held by one process at a time among all that share the PostgreSQL database (a
+    session-level advisory lock on a connection of its own; the others wait). For work that two
+    replicas starting at once must not do side by side: the schema upgrade, the first import.
+    SQLite serves one process: nothing to hold."""
+    if make_url(normalise_url(url)).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(name)})
+            try:
+                yield
+            finally:
+                with suppress(Exception):  # a lost connection has released the lock already
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                       {"key": lock_key(name)})
+    finally:
+        engine.dispose()
 
 
 def alembic_config(url: str):

@@ -30,6 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--app-secret", default=DEFAULT_BOT_APP_SECRET)
     parser.add_argument("--people", type=Path, help='JSON file: [{"name", "email", "teams_user_id"}, ...]')
     parser.add_argument("--seed", type=int, help="seed for latency and fault draws")
+    parser.add_argument("--directory", type=Path,
+                        help='JSON file: Entra ID\'s {"users": [...], "groups": [...]} for groups/{id}/members '
+                             "(python -m handleplaner.directory.entra_demo --emulator writes the demo's)")
+    parser.add_argument("--members-page-size", type=int, default=999, help="at most this many group members per page")
     return parser.parse_args(argv)
 
 
@@ -47,6 +51,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         record_dir=args.record_dir,
         people=people,
         seed=args.seed,
+        directory=json.loads(args.directory.read_text(encoding="utf-8")) if args.directory else None,
+        members_page_size=args.members_page_size,
     )
 
 
@@ -55,6 +61,7 @@ async def serve(config: EmulatorConfig, host: str, port: int) -> None:
     base = emulator.base_url
     print(f"Microsoft 365-emulator kører på {base}", flush=True)
     print(f"  token:     {base}/{config.tenant_id}/oauth2/v2.0/token", flush=True)
+    print(f"  log ind:   {base}/{config.tenant_id}/oauth2/v2.0/authorize", flush=True)
     print(f"  Graph:     {base}/v1.0", flush=True)
     print(f"  connector: {emulator.service_url}", flush=True)
     print(f"  OpenID:    {base}/botframework/v1/.well-known/openidconfiguration", flush=True)

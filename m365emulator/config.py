@@ -8,6 +8,10 @@ from pathlib import Path
 DEFAULT_TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
 DEFAULT_BOT_APP_ID = "11111111-1111-1111-1111-111111111111"
 DEFAULT_BOT_APP_SECRET = "emulator-bot-secret"
+# The Graph application permissions (app roles) granted to the app and put in its tokens' `roles`.
+DEFAULT_GRAPH_PERMISSIONS = ("Mail.Send", "Calendars.ReadWrite", "GroupMember.Read.All", "User.Read.All")
+# Graph's largest page for group members (`$top` up to 999).
+MAX_MEMBERS_PAGE = 999
 
 
 @dataclass
@@ -41,6 +45,14 @@ class EmulatorConfig:
     channels: list[dict] = field(default_factory=list)
     # Port of the SMTP server (None: no SMTP server; 0: any free port), started by start_emulator.
     smtp_port: int | None = None
+    # Entra ID's users and groups for `groups/{id}/members`: {"users": [...], "groups": [...]}
+    # (entra_directory.py). None: no groups.
+    directory: dict | None = None
+    # Application permissions granted to the app (tokens' `roles`); remove one to see Graph's 403.
+    graph_permissions: list[str] = field(default_factory=lambda: list(DEFAULT_GRAPH_PERMISSIONS))
+    # At most this many members per page whatever `$top` asks (Graph may return fewer; clients
+    # follow `@odata.nextLink`). Tests make it small to see paging.
+    members_page_size: int = MAX_MEMBERS_PAGE
 
     def __post_init__(self) -> None:
         if self.record_dir is not None and not isinstance(self.record_dir, Path):

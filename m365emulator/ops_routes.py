@@ -177,5 +177,45 @@ async def clear_faults(request: web.Request) -> web.Response:
     return web.json_response(None)
 
 
+@routes.get("/_emulator/directory")
+async def directory_groups(request: web.Request) -> web.Response:
+    """Entra ID's groups with their member counts."""
+    directory = emulator_of(request).directory
+    return web.json_response({"users": len(directory.users), "groups": directory.summary()})
+
+
+@routes.post("/_emulator/directory/groups/{group_id}/members")
+async def directory_add_member(request: web.Request) -> web.Response:
+    """Put a user (or group) in a group: `{"id": "<object id>"}`."""
+    try:
+        data = await read_json(request)
+        emulator_of(request).directory.add_member(request.match_info["group_id"], str((data or {}).get("id")))
+    except (ValueError, AttributeError) as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"added": True})
+
+
+@routes.delete("/_emulator/directory/groups/{group_id}/members/{member_id}")
+async def directory_remove_member(request: web.Request) -> web.Response:
+    try:
+        emulator_of(request).directory.remove_member(request.match_info["group_id"], request.match_info["member_id"])
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"removed": True})
+
+
+@routes.patch("/_emulator/directory/users/{user_id}")
+async def directory_update_user(request: web.Request) -> web.Response:
+    """Change a user's properties: `{"jobTitle": "...", "accountEnabled": false, ...}`."""
+    try:
+        data = await read_json(request)
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        user = emulator_of(request).directory.update_user(request.match_info["user_id"], **data)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response(user)
+
+
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)

@@ -14,6 +14,13 @@ GRAPH_PER_APP = [(130_000, 10)]
 MAIL_MESSAGES_PER_MAILBOX = [(30, 60)]
 MAIL_RECIPIENTS_PER_MAILBOX = [(10_000, 24 * 3600)]
 MAIL_RECIPIENTS_PER_MESSAGE = 500
+# Entra ID (identity and access): resource units per app and tenant in 10 seconds, by tenant size
+# (S under 50 users, M up to 500, L above). A request's cost: see group_routes.resource_units.
+IDENTITY_UNITS_PER_APP_TENANT = {"S": [(3_500, 10)], "M": [(5_000, 10)], "L": [(8_000, 10)]}
+
+
+def tenant_size(users: int) -> str:
+    return "S" if users < 50 else "M" if users <= 500 else "L"
 
 
 class MicrosoftQuotas:
@@ -28,6 +35,7 @@ class MicrosoftQuotas:
         self.mail_messages = RateLimiter(MAIL_MESSAGES_PER_MAILBOX, clock)
         self.mail_recipients = RateLimiter(MAIL_RECIPIENTS_PER_MAILBOX, clock)
         self.mailbox_concurrency = ConcurrencyLimiter(GRAPH_MAILBOX_CONCURRENCY)
+        self.identity = {size: RateLimiter(windows, clock) for size, windows in IDENTITY_UNITS_PER_APP_TENANT.items()}
 
     # Teams (Bot Connector) --------------------------------------------------------------
     def teams_activity_uses(self, app_id: str, conversation_id: str) -> list[Use]:
@@ -39,6 +47,10 @@ class MicrosoftQuotas:
     # Graph ------------------------------------------------------------------------------
     def graph_request_uses(self, app_id: str, mailbox: str) -> list[Use]:
         return [Use(self.graph_app, app_id), Use(self.graph_mailbox, (app_id, mailbox))]
+
+    def identity_read_uses(self, app_id: str, tenant_id: str, units: int, users: int) -> list[Use]:
+        """A directory read costing `units` resource units, in a tenant of `users` users."""
+        return [Use(self.graph_app, app_id), Use(self.identity[tenant_size(users)], (app_id, tenant_id), units)]
 
     def mail_send_uses(self, mailbox: str, recipients: int) -> list[Use]:
         return [Use(self.mail_messages, mailbox), Use(self.mail_recipients, mailbox, recipients)]
@@ -72,6 +84,7 @@ class MicrosoftQuotas:
             self.graph_app,
             self.mail_messages,
             self.mail_recipients,
+            *self.identity.values(),
         ):
             limiter.reset()
         self.mailbox_concurrency.reset()

@@ -12,17 +12,21 @@ from dataclasses import dataclass
 from . import bot_client
 from .channels import thread_conversation_id
 from .config import EmulatorConfig
+from .entra_directory import EntraDirectory
 from .faults import Faults, Outcome
 from .keys import SigningKey, shared_key
 from .limits import Clock
 from .mail import OutgoingMail, mailbox_copies
 from .quotas import MicrosoftQuotas
 from .records import RequestLog
+from .sign_in import AuthorizationCodes, id_token_claims
+from .sign_in import sign as sign_user_token
 from .teams_activities import ADAPTIVE_CARD, ActivityIds, personal_conversation_id
 from .tokens import (
     BOT_ISSUER,
     BOTFRAMEWORK_TENANT,
     BOTFRAMEWORK_TENANT_ID,
+    GRAPH_RESOURCE,
     TokenRejected,
     app_id_of,
     bearer_token,
@@ -79,6 +83,14 @@ class Emulator:
         self.calendars: dict[str, list[dict]] = {}
         # The SMTP server's port once started (EmulatorConfig.smtp_port), else None.
         self.smtp_port: int | None = None
+        # Sign-in (authorization code flow): codes handed out by the authorize endpoint
+        self.authorization_codes = AuthorizationCodes(clock)
+        # Tests: claims to add or replace (None: remove) in the id tokens issued, and another key to
+        # sign them with (e.g. `rogue_key()`), to see that a service refuses them.
+        self.id_token_changes: dict = {}
+        self.id_token_key: SigningKey | None = None
+        # Entra ID's users and groups (`groups/{id}/members`); kept by reset(), like the config.
+        self.directory = EntraDirectory(self.config.directory)
         self._activity_ids = ActivityIds()
         self._base_url: str | None = None
 
@@ -139,7 +151,20 @@ class Emulator:
             client_id=client_id,
             audience=audience,
             expires_in=expires_in,
+            roles=self.config.graph_permissions if audience == GRAPH_RESOURCE else None,
         )
+
+    def issue_id_token(self, *, client_id: str, user: dict, nonce: str | None, tenant_id: str | None = None) -> str:
+        """The id_token given to `client_id` for `user` (with `id_token_changes` applied)."""
+        tenant_id = tenant_id or self.config.tenant_id
+        claims = id_token_claims(issuer=self.issuer_for(tenant_id), tenant_id=tenant_id, client_id=client_id,
+                                 user=user, nonce=nonce)
+        for name, value in self.id_token_changes.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return sign_user_token(claims, self.id_token_key or self.aad_key)
 
     def check_token(self, authorization: str | None, *, audiences: list[str], app_id: str | None = None) -> dict:
         """The claims of a bearer token we issued for one of `audiences`; TokenRejected if not."""
@@ -214,6 +239,9 @@ class Emulator:
         self.channels.clear()
         self.channel_conversations.clear()
         self.calendars.clear()
+        self.authorization_codes.clear()
+        self.id_token_changes = {}
+        self.id_token_key = None
         self.log.clear()
         self.quotas.reset()
         self.faults = None

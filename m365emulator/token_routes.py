@@ -1,4 +1,5 @@
-"""Entra ID's token endpoint for the client credentials grant: `POST /{tenant}/oauth2/v2.0/token`."""
+"""Entra ID's token endpoint: `POST /{tenant}/oauth2/v2.0/token`, for the client credentials grant and
+the authorization code grant of a user's sign-in (`sign_in_routes.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from .http_common import emulator_of, note, token_error
+from .sign_in_routes import redeem_authorization_code
 from .tokens import ACCESS_TOKEN_LIFETIME, KNOWN_RESOURCES, resource_from_scope
 
 routes = web.RouteTableDef()
@@ -53,7 +55,7 @@ async def token(request: web.Request) -> web.Response:
         return token_error(
             request, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."
         )
-    if grant_type != "client_credentials":
+    if grant_type not in ("client_credentials", "authorization_code"):
         return token_error(
             request, 400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
         )
@@ -76,7 +78,7 @@ async def token(request: web.Request) -> web.Response:
             401,
             "invalid_client",
             7000216,
-            "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+            f"'client_assertion', 'client_secret' or 'request' is required for the '{grant_type}' grant type.",
         )
     if client_secret != secrets[client_id]:
         return token_error(
@@ -87,6 +89,8 @@ async def token(request: web.Request) -> web.Response:
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
             f"value, not the client secret ID, for a secret added to app '{client_id}'.",
         )
+    if grant_type == "authorization_code":
+        return redeem_authorization_code(request, tenant_id, client_id, form)
     if not scope:
         return token_error(
             request, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."

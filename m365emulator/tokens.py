@@ -47,8 +47,10 @@ def issue_access_token(
     client_id: str,
     audience: str,
     expires_in: int = ACCESS_TOKEN_LIFETIME,
+    roles: list[str] | None = None,
 ) -> str:
-    """An app-only (client credentials) access token as Entra ID issues it."""
+    """An app-only (client credentials) access token as Entra ID issues it (`roles`: the
+    application permissions granted, omitted when there are none)."""
     issued, expires = _lifetime(expires_in)
     claims = {
         "aud": audience,
@@ -67,6 +69,8 @@ def issue_access_token(
         "uti": uuid.uuid4().hex,
         "ver": "2.0",
     }
+    if roles:
+        claims["roles"] = list(roles)
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
 
 

@@ -10,7 +10,7 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,13 +20,14 @@ from handleplaner.directory.models import Group
 from handleplaner.incidents import lock_incident
 from handleplaner.storage import transaction
 
+from . import lease as leases
 from .channels.base import DeliveryResult
 from .limits import backoff as retry_backoff
 from .messages import alert_message
 from .models import FAILED, QUEUED, SENT, Alert, ChannelPost
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
+LEASE = leases.LEASE
 
 
 def enqueue_channel_posts(session: Session, alert: Alert, group_codes: set[str],
@@ -72,19 +73,12 @@ class ChannelPoster:
         rng = random.Random()
         self.backoff = backoff or (lambda attempts: retry_backoff(attempts, rng))
         self.clock = clock
+        self.name = leases.holder_name("kanal")
+        self.lease = LEASE
 
     def claim(self, now: datetime) -> list[int]:
-        token = f"kanal:{uuid.uuid4().hex[:12]}"
-        free = or_(ChannelPost.claimed_until.is_(None), ChannelPost.claimed_until < now)
-        with transaction(self.engine) as session:
-            ids = list(session.exec(select(ChannelPost.id).where(
-                ChannelPost.state == QUEUED, ChannelPost.next_attempt_at <= now, free).limit(100)))
-            if not ids:
-                return []
-            session.exec(update(ChannelPost).where(ChannelPost.id.in_(ids), free,
-                                                   ChannelPost.state == QUEUED)
-                         .values(claimed_by=token, claimed_until=now + LEASE))
-            return list(session.exec(select(ChannelPost.id).where(ChannelPost.claimed_by == token)))
+        return leases.claim_due(self.engine, ChannelPost, now=now, limit=100, lease=self.lease,
+                                token=f"{self.name}:{uuid.uuid4().hex[:8]}")
 
     def _plan(self, post_id: int):
         with Session(self.engine) as session:
@@ -120,7 +114,7 @@ class ChannelPoster:
             post.next_attempt_at = self.clock() + timedelta(seconds=1)
             session.add(post)
 
-    async def send(self, post_id: int) -> None:
+    async def send(self, post_id: int, calling: set[int] | None = None) -> None:
         post, message, earlier, redraw = await asyncio.to_thread(self._plan, post_id)
         if message is None:
             await asyncio.to_thread(self._defer, post_id)
@@ -129,15 +123,20 @@ class ChannelPoster:
         try:
             if limit:
                 async with limit:
+                    if calling is not None:
+                        calling.add(post_id)
                     result = await self._call(post, message, earlier)
             else:
+                if calling is not None:
+                    calling.add(post_id)
                 result = await self._call(post, message, earlier)
         except Exception as error:  # a bug must not stop the worker
             log.exception("channel post failed")
             result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
         if result.throttled and self.limits:
             self.limits.pause(result.retry_after or 1.0)
-        await asyncio.to_thread(self._settle, post.id, result)
+        await leases.settle_surely(lambda: self._settle(post.id, result),
+                                   patience=self.lease.total_seconds() / 2)
         if result.ok and redraw is not None:
             try:
                 await self.poster.update(redraw, earlier.conversation_id, earlier.activity_id)
@@ -184,9 +183,41 @@ class ChannelPoster:
                                 "status_code": result.status_code})
 
     async def run_once(self) -> int:
-        ids = await asyncio.to_thread(self.claim, self.clock())
-        await asyncio.gather(*(self.send(i) for i in ids))
+        """Claim the posts that are due and send them. Stopped (cancelled) half-way, as the
+        delivery worker: the calls already made finish and write their outcome, and the posts
+        not yet tried are handed back, so a restart neither loses nor repeats them."""
+        claiming = asyncio.ensure_future(asyncio.to_thread(self.claim, self.clock()))
+        try:
+            ids = await asyncio.shield(claiming)
+        except asyncio.CancelledError:  # stopped while claiming: hand back what it took
+            await asyncio.shield(self._release_claimed(claiming))
+            raise
+        calling: set[int] = set()
+        sends = {i: asyncio.ensure_future(self.send(i, calling)) for i in ids}
+        try:
+            outcomes = await asyncio.shield(asyncio.gather(*sends.values(),
+                                                           return_exceptions=True))
+        except asyncio.CancelledError:
+            untried = [i for i in ids if i not in calling]
+            for i in untried:
+                sends[i].cancel()
+            await asyncio.shield(self._stop([sends[i] for i in ids if i in calling], untried))
+            raise
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
         return len(ids)
+
+    async def _release_claimed(self, claiming: asyncio.Future) -> None:
+        try:
+            ids = await claiming
+        except Exception:  # the claim failed: nothing was taken
+            return
+        await asyncio.to_thread(leases.release, self.engine, ChannelPost, ids)
+
+    async def _stop(self, calls: list[asyncio.Future], untried: list[int]) -> None:
+        await asyncio.gather(*calls, return_exceptions=True)
+        await asyncio.to_thread(leases.release, self.engine, ChannelPost, untried)
 
     def pending(self) -> int:
         with Session(self.engine) as session:

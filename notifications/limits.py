@@ -1,7 +1,8 @@
 """Staying inside Microsoft's published limits on our side (microsoft365.md).
 
-``SlidingWindow`` lets at most ``limit`` calls start in any ``window`` seconds; ``pause`` holds
-everyone back after a 429 until the provider's Retry-After has passed.
+``SlidingWindow`` lets at most ``limit`` calls start in any ``window`` seconds, optionally at an
+even pace (``spacing``); ``pause`` holds everyone back after a 429 until the provider's
+Retry-After has passed.
 """
 from __future__ import annotations
 
@@ -28,11 +29,16 @@ class SlidingWindow:
     counting from the answer cannot overrun the provider's window, whatever the latency."""
 
     def __init__(self, limit: int, window: float, *, clock=time.monotonic, sleep=asyncio.sleep,
-                 count_from_end: bool = False):
+                 count_from_end: bool = False, spacing: float = 0.0):
         if limit < 1 or window <= 0:
             raise ValueError("limit must be >= 1 and window > 0")
         self.limit, self.window = limit, window
         self.count_from_end = count_from_end
+        # Starts at least this far apart (per request): a fan-out then flows at an even pace
+        # instead of a burst of ``limit`` calls at once each window, whose preparation would
+        # hold the event loop (and the card presses waiting on it) for a moment every second.
+        self.spacing = spacing
+        self._next_start = 0.0
         self._clock, self._sleep = clock, sleep
         self._starts: deque[float] = deque()
         self._in_flight = 0
@@ -60,12 +66,14 @@ class SlidingWindow:
         """Wait until ``count`` more calls may start, then take them."""
         count = min(count, self.limit)
         async with self._lock:
-            while (wait := self.wait_time(count)) != 0:
+            while (wait := self.wait_time(count) or max(0.0, self._next_start - self._clock())):
                 if wait < 0:
                     self._ended.clear()
                     await self._ended.wait()
                 else:
                     await self._sleep(wait)
+            if self.spacing:
+                self._next_start = self._clock() + self.spacing * count
             if self.count_from_end:
                 self._in_flight += count
             else:

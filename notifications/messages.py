@@ -2,9 +2,13 @@
 acknowledgement state. Used by the delivery worker and by the bot when it redraws a card."""
 from __future__ import annotations
 
+import functools
+
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from handleplaner.directory.models import Area, Person
+from handleplaner.directory.queries import people_by_id
 from handleplaner.incidents import Incident, incident_areas
 
 from .channels.base import AlertMessage
@@ -127,43 +131,30 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
     from handleplaner.clock import dansk
     from handleplaner.commitments.models import COMMITMENT_STATES
     from handleplaner.commitments.service import of_authority
-    from handleplaner.directory import queries as directory
     from handleplaner.plans.models import Plan, PlanVersion
 
     from .rendering import render_json
 
     authority = _json.loads(alert.audience or "{}").get("authority", "")
-    version = session.get(PlanVersion, alert.plan_version_id)
-    plan = session.get(Plan, version.plan_id)
-    current = max((v.id for v in session.exec(select(PlanVersion).where(
-        PlanVersion.plan_id == plan.id))), default=version.id)
+    version, plan = session.exec(select(PlanVersion, Plan).join(Plan, Plan.id == PlanVersion.plan_id)
+                                 .where(PlanVersion.id == alert.plan_version_id)).one()
+    current = session.exec(select(func.max(PlanVersion.id)).where(
+        PlanVersion.plan_id == plan.id)).one() or version.id
+    commitments = of_authority(session, plan.id, authority)
+    leaders = people_by_id(session, {c.responsible_id for c in commitments})
+    choices = hand_over_choices(session, list(leaders.values()))
     rows = []
-    for c in of_authority(session, plan.id, authority):
-        leader = directory.get_person(session, c.responsible_id) if c.responsible_id else None
-        colleagues = []
-        if leader is not None:
-            deputy = directory.deputy_of(session, leader.id)
-            pool = ([deputy] if deputy else []) + [p for g in directory.groups_of(session, leader.id)
-                                                   if g.kind == "ledergruppe"
-                                                   for p in directory.group_members(session, g.code)
-                                                   if p.authority_code == leader.authority_code]
-            seen = {}
-            for p in pool:
-                if p.id != leader.id:
-                    seen.setdefault(p.id, f"{p.name}{' (suppleant)' if deputy and p.id == deputy.id else ''}")
-            colleagues = list(seen.items())[:15]
+    for c in commitments:
+        leader = leaders.get(c.responsible_id)
         rows.append({"id": c.id, "title": c.title, "state": c.state,
                      "state_label": COMMITMENT_STATES[c.state],
                      "when": f"{dansk(c.starts_at)} – {dansk(c.ends_at)}",
-                     "leader": leader.name if leader else "ikke udpeget", "colleagues": colleagues,
-                     "version_id": None})
+                     "leader": leader.name if leader else "ikke udpeget",
+                     "colleagues": choices.get(c.responsible_id, []), "version_id": None})
     prefix = "ØVELSE – " if alert.exercise else ""
     subject = f"{prefix}Jeres opgaver i handleplanen ({authority}): {plan.title}"
     link = f"{link_base.rstrip('/')}/haendelser/{plan.incident_id}/plan"
-    refresh_users = sorted({p.teams_user_id for c in of_authority(session, plan.id, authority)
-                            if c.responsible_id
-                            for p in [directory.get_person(session, c.responsible_id)]
-                            if p is not None and p.teams_user_id})[:60]
+    refresh_users = sorted({p.teams_user_id for p in leaders.values() if p.teams_user_id})[:60]
     context = {"subject": subject, "heading": f"Opgaver for {authority}",
                "refresh_users": refresh_users, "alert_id": alert.id,
                "intro": f"{plan.title}, version {version.number}. Bekræft, afvis eller videregiv hver indsats.",
@@ -178,6 +169,53 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
                         text=text, facts=(), severity=alert.severity, exercise=alert.exercise,
                         link=link, card=render_json("teams/commitments.json.j2", **context),
                         html=html)
+
+
+def hand_over_choices(session: Session, leaders: list[Person]) -> dict[str, list[tuple[str, str]]]:
+    """Whom each leader may hand a commitment to, as (person id, label): the deputy first, then
+    the colleagues of the same authority in the leader's ledergrupper (by group, then name); at
+    most 15. Two queries for all the leaders of a card together."""
+    if not leaders:
+        return {}
+    deputies = people_by_id(session, {p.deputy_id for p in leaders if p.deputy_id})
+    colleagues: dict[str, list[tuple[str, str]]] = {}
+    for leader_id, person_id, name in session.exec(
+            _colleagues_query(), params={"leaders": [p.id for p in leaders]}):
+        colleagues.setdefault(leader_id, []).append((person_id, name))
+    choices = {}
+    for p in leaders:
+        deputy = deputies.get(p.deputy_id) if p.deputy_id else None
+        deputy = deputy if deputy is not None and deputy.active else None
+        seen: dict[str, str] = {}
+        if deputy is not None and deputy.id != p.id:
+            seen[deputy.id] = f"{deputy.name} (suppleant)"
+        for person_id, name in colleagues.get(p.id, []):
+            if person_id != p.id:
+                seen.setdefault(person_id, name)
+        choices[p.id] = list(seen.items())[:15]
+    return choices
+
+
+@functools.cache
+def _colleagues_query():
+    """(leader id, colleague id, name) for the colleagues of the same authority in the leaders'
+    ledergrupper; built once (building it costs more than running it)."""
+    from sqlalchemy import bindparam
+    from sqlalchemy.orm import aliased
+
+    from handleplaner.directory.models import Group, Membership
+
+    mine, theirs, leader = aliased(Membership), aliased(Membership), aliased(Person)
+    return (select(mine.person_id, Person.id, Person.name)
+            .join(Group, Group.code == mine.group_code)
+            .join(theirs, theirs.group_code == Group.code)
+            .join(Person, Person.id == theirs.person_id)
+            .join(leader, leader.id == mine.person_id)
+            .where(mine.person_id.in_(bindparam("leaders", expanding=True)),
+                   Group.kind == "ledergruppe", Group.active == True,  # noqa: E712
+                   Person.active == True,  # noqa: E712
+                   Person.authority_code == leader.authority_code)
+            .order_by(mine.person_id, Group.code, Person.name, Person.id))
 
 
 def my_tasks_card(session: Session, person, link_base: str) -> dict | None:

@@ -1,10 +1,14 @@
 """The delivery worker: claims due deliveries from the outbox and sends them.
 
-Claiming is a conditional UPDATE with a lease, portable between SQLite and PostgreSQL: a row is
-taken only if nobody holds an unexpired lease on it, so several workers never send the same row
-at once, and a worker that dies leaves rows that are taken again when the lease runs out.
-Delivery is therefore at least once. Each try is written down (``DeliveryAttempt``) and each
-outcome goes into the incident's record.
+Claiming takes a lease (``notifications.lease``: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
+conditional UPDATE on SQLite): a row is taken only if nobody holds an unexpired lease on it, so
+several workers (several replicas) never send the same row at once, and a worker that dies leaves
+rows that are taken again when the lease runs out. The worker renews the lease while it works.
+When Microsoft accepts a call the worker writes a receipt on the rows at once, then the outcome
+(``DeliveryAttempt``, the incident's record) with others in one transaction; a row with a
+receipt is never sent again, and a dead worker's receipts are written down as sent by the next
+(``settle_answered``). Delivery is at least once: only a call Microsoft received in the instant
+its worker died (in flight, or answered before the receipt's commit) is made again.
 
 Retry rules: 429 waits the provider's Retry-After (and holds the whole channel back that long);
 a transient fault (5xx, timeout, dropped connection) waits an exponential backoff with jitter; a
@@ -22,16 +26,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from handleplaner import record
+from handleplaner import log_context, record
 from handleplaner.clock import dansk, utcnow
 from handleplaner.directory.models import Person
 from handleplaner.incidents import lock_incident
 from handleplaner.storage import transaction
 
+from . import lease as leases
 from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
 from .limits import BACKOFF_BASE, ChannelLimits, backoff
 from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
@@ -39,7 +44,9 @@ from .messages import alert_message
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+LEASE = leases.LEASE
+SETTLE_GROUP = 10  # outcomes per transaction: bounds how long the incident stays locked
+# (a card press waits for it), while one transaction still writes many outcomes
 SECOND_ROUTE = "smtp"
 CHANNEL_NAMES = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
 
@@ -54,6 +61,17 @@ class Job:
     recipients: list[Recipient]
     message: AlertMessage
     earlier_cards: dict[str, tuple[str, str, dict]] = field(default_factory=dict)
+    incident_id: int | None = None  # for the log lines
+
+
+@dataclass
+class Settling:
+    """What one transaction of outcomes has read, and the record entries it will write."""
+
+    incidents: dict[int, int]  # alert id -> incident id
+    deliveries: dict[int, Delivery]
+    conversations: dict[str, TeamsConversation] = field(default_factory=dict)
+    entries: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
 
 
 class DeliveryWorker:
@@ -61,7 +79,7 @@ class DeliveryWorker:
                  limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
                  batch_size: int = 2000, clock: Callable[[], datetime] = utcnow,
                  seed: int | None = None, backoff_base: float = BACKOFF_BASE,
-                 channel_poster=None) -> None:
+                 channel_poster=None, lease: timedelta = LEASE) -> None:
         self.engine = engine
         self.channels = channels
         self.limits = limits
@@ -75,27 +93,41 @@ class DeliveryWorker:
         self.channel_poster = channel_poster
         if channel_poster is not None:
             channel_poster.clock = lambda: self.clock()
+            channel_poster.lease = lease
         self._inflight: set[asyncio.Future] = set()
-        self.name = f"worker-{uuid.uuid4().hex[:8]}"
+        # Writing what came back: first a receipt (Microsoft accepted), then the full outcome.
+        self._receipts = leases.GroupCommit(self._note_answered, size=500, parallel=3,
+                                            patience=lease.total_seconds() / 2)
+        self._outcomes = leases.GroupCommit(self._settle_all, size=SETTLE_GROUP,
+                                            patience=lease.total_seconds() / 2)
+        self.name = leases.holder_name("worker")
+        self.lease = lease
+        self.claim_token: str | None = None  # the claim of the round under way
 
     # Claiming ----------------------------------------------------------------------------
     def claim(self) -> list[int]:
-        now = self.clock()
-        token = f"{self.name}:{uuid.uuid4().hex[:8]}"
-        with transaction(self.engine) as session:
-            due = select(Delivery.id).where(
-                Delivery.state == QUEUED, Delivery.next_attempt_at <= now,
-                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-                Delivery.channel.in_(list(self.channels)),
-            ).order_by(Delivery.next_attempt_at, Delivery.id).limit(self.batch_size)
-            ids = list(session.exec(due))
-            if not ids:
-                return []
-            session.exec(update(Delivery).where(
-                Delivery.id.in_(ids), Delivery.state == QUEUED,
-                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-            ).values(claimed_by=token, claimed_until=now + LEASE))
-            return list(session.exec(select(Delivery.id).where(Delivery.claimed_by == token)))
+        self.claim_token = f"{self.name}:{uuid.uuid4().hex[:8]}"
+        return leases.claim_due(
+            self.engine, Delivery, token=self.claim_token, now=self.clock(),
+            limit=self.batch_size, lease=self.lease,
+            where=[Delivery.channel.in_(list(self.channels))],
+            order_by=[Delivery.next_attempt_at, Delivery.id])
+
+    def renew_lease(self) -> int:
+        """Hold on to the rows of the round under way a lease longer."""
+        if self.claim_token is None:
+            return 0
+        return leases.renew(self.engine, Delivery, token=self.claim_token, now=self.clock(),
+                            lease=self.lease)
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease every third of it while the round works (until cancelled)."""
+        while True:
+            await asyncio.sleep(max(self.lease.total_seconds() / 3, 0.05))
+            try:
+                await asyncio.to_thread(self.renew_lease)
+            except Exception:  # the next renewal (or the lease's end) decides
+                log.warning("could not renew the delivery lease", exc_info=True)
 
     # Building the calls ---------------------------------------------------------------------
     def _jobs(self, ids: list[int]) -> list[Job]:
@@ -126,7 +158,8 @@ class DeliveryWorker:
                     recipients=[self._recipient(people[d.person_id], conversations) for d in chunk],
                     message=messages[alert_id],
                     earlier_cards={d.person_id: earlier[alert_id][d.person_id] for d in chunk
-                                   if d.person_id in earlier.get(alert_id, {})}))
+                                   if d.person_id in earlier.get(alert_id, {})},
+                    incident_id=chunk[0].incident_id))
         return jobs
 
     @staticmethod
@@ -164,8 +197,11 @@ class DeliveryWorker:
         slot = limits.requests(self._requests_needed(job)) if limits else contextlib.nullcontext()
         async with slot as taken:
             started_jobs.add(id(job))
-            inner = asyncio.ensure_future(self._call_and_settle(
-                job, limits, getattr(taken, "done", None)))
+            single = job.delivery_ids[0] if len(job.delivery_ids) == 1 else None
+            with log_context.scope(incident_id=job.incident_id, alert_id=job.alert_id,
+                                   delivery_id=single):  # the call's log lines
+                inner = asyncio.ensure_future(self._call_and_settle(
+                    job, limits, getattr(taken, "done", None)))
             self._inflight.add(inner)
             inner.add_done_callback(self._inflight.discard)
             return await asyncio.shield(inner)
@@ -184,19 +220,16 @@ class DeliveryWorker:
         if result.throttled and limits:
             limits.pause(result.retry_after or 1.0)
         duration = (asyncio.get_running_loop().time() - started) * 1000
-        await asyncio.to_thread(self._settle, job, result, duration)
+        if result.ok:  # at once: a row Microsoft accepted must not be sent again after a crash
+            await self._receipts.write((job, result))
+        await self._outcomes.write((job, result, duration))
         if result.ok and job.earlier_cards:
             await self._replace_earlier_cards(job, limits)
         return len(job.delivery_ids)
 
     def release(self, delivery_ids: list[int]) -> None:
         """Give back claimed rows that were never tried, so another worker takes them at once."""
-        if not delivery_ids:
-            return
-        with transaction(self.engine) as session:
-            session.exec(update(Delivery).where(Delivery.id.in_(delivery_ids),
-                                                Delivery.state == QUEUED)
-                         .values(claimed_by=None, claimed_until=None))
+        leases.release(self.engine, Delivery, delivery_ids)
 
     @staticmethod
     def _requests_needed(job: Job) -> int:
@@ -226,29 +259,112 @@ class DeliveryWorker:
                     break
                 await asyncio.sleep(min(result.retry_after or 1.0, 30.0))
 
-    def _settle(self, job: Job, result: DeliveryResult, duration_ms: float) -> None:
+    # Writing the outcomes -------------------------------------------------------------------
+    def _note_answered(self, answered: list[tuple[Job, DeliveryResult]]) -> None:
+        """The receipt: these rows were accepted by Microsoft (one quick UPDATE, no lock of the
+        incident), with what Microsoft answered. The full outcome follows in ``_settle_all``."""
+        table = Delivery.__table__
+        rows = [{"row_id": delivery_id, "marker": leases.ANSWERED + self.name,
+                 "message_id": result.provider_message_id, "conversation": result.conversation_id}
+                for job, result in answered for delivery_id in job.delivery_ids]
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(table).where(table.c.id == bindparam("row_id"), table.c.state == QUEUED)
+                .values(claimed_by=bindparam("marker"), provider_message_id=bindparam("message_id"),
+                        conversation_id=bindparam("conversation")), rows)
+
+    def settle_answered(self) -> int:
+        """Write down as sent the rows Microsoft accepted whose worker died before it wrote the
+        outcome (a receipt whose lease has run out): they are not sent again."""
+        now = self.clock()
+        orphaned = (Delivery.state == QUEUED, Delivery.claimed_by.startswith(leases.ANSWERED),
+                    Delivery.claimed_until < now)
+        with transaction(self.engine) as session:
+            incident_ids = sorted(set(session.exec(select(Delivery.incident_id).where(*orphaned))))
+            if not incident_ids:
+                return 0
+            for incident_id in incident_ids:  # the incident first, as every writer does
+                lock_incident(session, incident_id)
+            rows = list(session.exec(select(Delivery).where(*orphaned).with_for_update()))
+            names = {p.id: p.name for p in session.exec(
+                select(Person).where(Person.id.in_({d.person_id for d in rows})))}
+            conversations = {c.person_id: c for c in session.exec(select(TeamsConversation).where(
+                TeamsConversation.person_id.in_({d.person_id for d in rows})))}
+            entries: dict[int, list[dict]] = defaultdict(list)
+            for delivery in rows:
+                delivery.attempts += 1
+                delivery.state, delivery.sent_at, delivery.last_error = SENT, now, None
+                delivery.claimed_by = delivery.claimed_until = None
+                session.add(delivery)
+                session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, outcome="sendt",
+                                            error="skrevet ned efter en genstart: Microsoft havde "
+                                                  "taget imod kaldet", duration_ms=0))
+                if delivery.channel == "teams" and delivery.conversation_id:
+                    self._keep_conversation(session, conversations, delivery.person_id,
+                                            delivery.conversation_id, now)
+                name = names.get(delivery.person_id, delivery.person_id)
+                channel = CHANNEL_NAMES.get(delivery.channel, delivery.channel)
+                entries[delivery.incident_id].append(dict(
+                    actor_id=record.SYSTEM, action="varsel.leveret", at=now,
+                    summary=f"Varsel leveret til {name} via {channel} (skrevet ned efter en "
+                            "genstart af tjenesten)",
+                    data={"delivery_id": delivery.id, "alert_id": delivery.alert_id,
+                          "person_id": delivery.person_id, "channel": delivery.channel,
+                          "attempt": delivery.attempts, "after_restart": True}))
+            for incident_id, items in sorted(entries.items()):
+                record.append_many(session, incident_id, items)
+            log.warning("%d deliveries accepted by Microsoft before a worker died were written "
+                        "down as sent", len(rows))
+            return len(rows)
+
+    def _settle_all(self, outcomes: list[tuple[Job, DeliveryResult, float]]) -> None:
         now = self.clock()
         with transaction(self.engine) as session:
-            incident_id = session.get(Alert, job.alert_id).incident_id
-            lock_incident(session, incident_id)
-            for delivery_id, recipient in zip(job.delivery_ids, job.recipients):
-                delivery = session.get(Delivery, delivery_id)
-                if delivery is None or delivery.state != QUEUED:
-                    continue
-                delivery.attempts += 1
-                delivery.claimed_by = None
-                delivery.claimed_until = None
-                outcome = self._apply(delivery, result, now)
-                session.add(DeliveryAttempt(
-                    delivery_id=delivery.id, at=now, outcome=outcome,
-                    status_code=result.status_code, error=result.error,
-                    retry_after=result.retry_after, duration_ms=int(duration_ms)))
-                if result.conversation_id and job.channel == "teams":
-                    self._keep_conversation(session, recipient.person_id, result.conversation_id, now)
-                self._record(session, delivery, recipient, outcome, result, now)
-                session.add(delivery)
-                if outcome == "permanent":
-                    self._second_route(session, delivery, recipient, now)
+            incidents = {a.id: a.incident_id for a in session.exec(select(Alert).where(
+                Alert.id.in_({job.alert_id for job, _, _ in outcomes})))}
+            for incident_id in sorted(set(incidents.values())):  # one order: no deadlock
+                lock_incident(session, incident_id)
+            # Read what the outcomes touch in a few statements, write them in one flush.
+            ids = [i for job, _, _ in outcomes for i in job.delivery_ids]
+            batch = Settling(incidents=incidents, deliveries={d.id: d for d in session.exec(
+                select(Delivery).where(Delivery.id.in_(ids)))})
+            people = {r.person_id for job, result, _ in outcomes if result.conversation_id
+                      and job.channel == "teams" for r in job.recipients}
+            if people:
+                batch.conversations = {c.person_id: c for c in session.exec(
+                    select(TeamsConversation).where(TeamsConversation.person_id.in_(people)))}
+            for job, result, duration_ms in outcomes:
+                self._settle_job(session, job, result, duration_ms, now, batch)
+            for incident_id, items in sorted(batch.entries.items()):
+                record.append_many(session, incident_id, items)
+
+    def _settle_job(self, session: Session, job: Job, result: DeliveryResult, duration_ms: float,
+                    now: datetime, batch: "Settling") -> None:
+        incident_id = batch.incidents[job.alert_id]
+        for delivery_id, recipient in zip(job.delivery_ids, job.recipients):
+            delivery = batch.deliveries.get(delivery_id)
+            if delivery is None or delivery.state != QUEUED:
+                continue
+            delivery.attempts += 1
+            delivery.claimed_by = None
+            delivery.claimed_until = None
+            outcome = self._apply(delivery, result, now)
+            log.info("delivery via %s: %s (attempt %d, status %s)", job.channel, outcome,
+                     delivery.attempts, result.status_code, extra={
+                         "incident_id": incident_id, "alert_id": job.alert_id,
+                         "delivery_id": delivery.id})
+            session.add(DeliveryAttempt(
+                delivery_id=delivery.id, at=now, outcome=outcome,
+                status_code=result.status_code, error=result.error,
+                retry_after=result.retry_after, duration_ms=int(duration_ms)))
+            if result.conversation_id and job.channel == "teams":
+                self._keep_conversation(session, batch.conversations, recipient.person_id,
+                                        result.conversation_id, now)
+            batch.entries[incident_id].append(self._record(delivery, recipient, outcome, result,
+                                                           now))
+            session.add(delivery)
+            if outcome == "permanent":
+                self._second_route(session, delivery, recipient, now, batch.entries[incident_id])
 
     def _apply(self, delivery: Delivery, result: DeliveryResult, now: datetime) -> str:
         if result.ok:
@@ -266,7 +382,7 @@ class DeliveryWorker:
         return "permanent"
 
     def _second_route(self, session: Session, delivery: Delivery, recipient: Recipient,
-                      now: datetime) -> None:
+                      now: datetime, entries: list[dict]) -> None:
         """Mail that Graph could not deliver goes again by SMTP, the second mail route."""
         if delivery.channel != "email" or SECOND_ROUTE not in self.channels:
             return
@@ -280,25 +396,28 @@ class DeliveryWorker:
                              next_attempt_at=now, created_at=now,
                              escalation_level=delivery.escalation_level,
                              on_behalf_of=delivery.on_behalf_of))
-        record.append(session, incident_id=delivery.incident_id, actor_id=record.SYSTEM,
-                      action="varsel.anden_rute", at=now,
-                      summary=f"E-mail til {recipient.name} sendes igen via SMTP (anden postrute)",
-                      data={"delivery_id": delivery.id, "alert_id": delivery.alert_id})
+        entries.append(dict(
+            actor_id=record.SYSTEM, action="varsel.anden_rute", at=now,
+            summary=f"E-mail til {recipient.name} sendes igen via SMTP (anden postrute)",
+            data={"delivery_id": delivery.id, "alert_id": delivery.alert_id}))
 
     @staticmethod
-    def _keep_conversation(session: Session, person_id: str, conversation_id: str,
-                           now: datetime) -> None:
-        existing = session.get(TeamsConversation, person_id)
+    def _keep_conversation(session: Session, known: dict[str, TeamsConversation], person_id: str,
+                           conversation_id: str, now: datetime) -> None:
+        existing = known.get(person_id)
         if existing is None:
-            session.add(TeamsConversation(person_id=person_id, conversation_id=conversation_id,
-                                          service_url="", created_at=now))
+            known[person_id] = TeamsConversation(person_id=person_id,
+                                                 conversation_id=conversation_id,
+                                                 service_url="", created_at=now)
+            session.add(known[person_id])
         elif existing.conversation_id != conversation_id:
             existing.conversation_id = conversation_id
             session.add(existing)
 
     @staticmethod
-    def _record(session: Session, delivery: Delivery, recipient: Recipient, outcome: str,
-                result: DeliveryResult, now: datetime) -> None:
+    def _record(delivery: Delivery, recipient: Recipient, outcome: str, result: DeliveryResult,
+                now: datetime) -> dict:
+        """The record entry for an outcome (written with the others by ``record.append_many``)."""
         channel = CHANNEL_NAMES.get(delivery.channel, delivery.channel)
         if outcome == "sendt":
             action, summary = "varsel.leveret", f"Varsel leveret til {recipient.name} via {channel}"
@@ -309,11 +428,10 @@ class DeliveryWorker:
             action = "varsel.forsinket"
             summary = (f"Varsel til {recipient.name} via {channel} forsøges igen "
                        f"(forsøg {delivery.attempts}: {result.error})")
-        record.append(session, incident_id=delivery.incident_id, actor_id=record.SYSTEM,
-                      action=action, summary=summary, at=now,
-                      data={"delivery_id": delivery.id, "alert_id": delivery.alert_id,
-                            "person_id": delivery.person_id, "channel": delivery.channel,
-                            "attempt": delivery.attempts, "status_code": result.status_code})
+        return dict(actor_id=record.SYSTEM, action=action, summary=summary, at=now,
+                    data={"delivery_id": delivery.id, "alert_id": delivery.alert_id,
+                          "person_id": delivery.person_id, "channel": delivery.channel,
+                          "attempt": delivery.attempts, "status_code": result.status_code})
 
     # Running ------------------------------------------------------------------------------
     async def run_once(self) -> int:
@@ -322,20 +440,42 @@ class DeliveryWorker:
         Stopped (cancelled) half-way, it hands back the rows it had not yet tried and waits for
         the calls already made, so a restart neither loses nor repeats them."""
         posted = await self.channel_poster.run_once() if self.channel_poster else 0
-        ids = await asyncio.to_thread(self.claim)
+        await asyncio.to_thread(self.settle_answered)
+        claiming = asyncio.ensure_future(asyncio.to_thread(self.claim))
+        try:
+            ids = await asyncio.shield(claiming)
+        except asyncio.CancelledError:  # stopped while claiming: hand back what it took
+            await asyncio.shield(self._release_claim(claiming))
+            raise
         if not ids:
             return posted
-        jobs = await asyncio.to_thread(self._jobs, ids)
-        started_jobs: set[int] = set()
-        tasks = [asyncio.ensure_future(self._process(job, started_jobs)) for job in jobs]
+        keeper = asyncio.ensure_future(self._keep_lease())
         try:
-            return posted + sum(await asyncio.gather(*tasks))
-        except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
-            untried = [i for job in jobs if id(job) not in started_jobs for i in job.delivery_ids]
-            await asyncio.shield(self._stop(untried))
-            raise
+            try:
+                jobs = await asyncio.to_thread(self._jobs, ids)
+            except asyncio.CancelledError:
+                await asyncio.shield(asyncio.to_thread(self.release, ids))
+                raise
+            started_jobs: set[int] = set()
+            tasks = [asyncio.ensure_future(self._process(job, started_jobs)) for job in jobs]
+            try:
+                return posted + sum(await asyncio.gather(*tasks))
+            except asyncio.CancelledError:
+                for task in tasks:
+                    task.cancel()
+                untried = [i for job in jobs if id(job) not in started_jobs
+                           for i in job.delivery_ids]
+                await asyncio.shield(self._stop(untried))
+                raise
+        finally:
+            keeper.cancel()
+
+    async def _release_claim(self, claiming: asyncio.Future) -> None:
+        try:
+            ids = await claiming
+        except Exception:  # the claim failed: nothing was taken
+            return
+        await asyncio.to_thread(self.release, ids)
 
     async def _stop(self, untried: list[int]) -> None:
         await asyncio.gather(*list(self._inflight), return_exceptions=True)

@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ..personal_data import PERSONAL
+
 # domain.md 'Lifecycles'; 'forfalden' (overdue) is derived from the time window, not stored.
 COMMITMENT_STATES = {"afventer": "Afventer bekræftelse", "bekraeftet": "Bekræftet",
                      "afvist": "Afvist", "videregivet": "Videregivet", "i_gang": "I gang",
@@ -30,8 +32,10 @@ class Commitment(SQLModel, table=True):
     starts_at: datetime
     ends_at: datetime
     state: str = Field(max_length=16, default="afventer", index=True)
-    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default="",
+                                                    info=PERSONAL))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default="",
+                                                  info=PERSONAL))
     confirmed_at: datetime | None = None
     confirmed_by: str | None = Field(default=None, max_length=32)
     updated_at: datetime

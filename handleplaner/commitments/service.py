@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from .. import record
 from ..clock import utcnow
 from ..directory import queries as directory
-from ..incidents import lock_incident
+from ..incidents import Incident, lock_incident
 from ..plans.models import Plan, PlanMeasure, PlanVersion
 from ..plans.service import usual_responsible
 from .models import COMMITMENT_STATES, Commitment
@@ -102,6 +103,23 @@ def sync_with_version(session: Session, version: PlanVersion, now: datetime | No
     return pending
 
 
+def _hold(session: Session, commitment_id: int) -> Commitment | None:
+    """Lock the commitment's incident (as ``lock_incident`` does), then read the commitment as
+    it stands: two presses at once (a double tap, a retry, two replicas) are decided one after
+    the other, never both on the state before either. PostgreSQL locks the incident's row;
+    SQLite has a single writer, so the press takes the write lock first (a write that changes
+    nothing), else its reads would come before the other press's commit."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().execute(text("UPDATE commitment SET id = id WHERE id = :id"),
+                                     {"id": commitment_id})
+    incident = session.exec(select(Incident).join(Commitment, Commitment.incident_id == Incident.id)
+                            .where(Commitment.id == commitment_id)
+                            .with_for_update(of=Incident)).first()
+    if incident is None:
+        return None
+    return session.get(Commitment, commitment_id, populate_existing=True)
+
+
 @dataclass
 class Pressed:
     commitment: Commitment
@@ -112,10 +130,9 @@ def press(session: Session, *, commitment_id: int, version_id: int | None, perso
           action: str, reason: str = "", note: str = "", hand_to: str | None = None,
           via: str = "teams", now: datetime | None = None) -> Pressed:
     moment = now or utcnow()
-    c = session.get(Commitment, commitment_id)
-    if c is None or action not in ACTIONS:
+    c = _hold(session, commitment_id) if action in ACTIONS else None
+    if c is None:
         raise CommitmentRefused("Opgaven eller handlingen findes ikke.")
-    lock_incident(session, c.incident_id)
     person = directory.get_person(session, person_id)
     if person is None or person_id != c.responsible_id:
         owner = directory.get_person(session, c.responsible_id) if c.responsible_id else None
@@ -155,8 +172,11 @@ def press(session: Session, *, commitment_id: int, version_id: int | None, perso
     record.append(session, incident_id=c.incident_id, actor_id=person_id,
                   action=f"opgave.{target}", at=moment,
                   summary=(f"{person.name} ({c.authority_code}) {ACTION_LABELS[action]} "
-                           f"'{c.title}'{summary_extra}" + (f": {reason}" if reason else "")
-                           + (f" – {note}" if note else "")),
+                           f"'{c.title}'{summary_extra}"
+                           # the texts are personal data kept on the commitment (retention
+                           # anonymises them there); the record only says they were given
+                           + ("; begrundelse angivet" if reason else "")
+                           + ("; note tilføjet" if note else "")),
                   data={"commitment_id": c.id, "action": action, "via": via,
                         "state": target, "to": c.responsible_id})
     return Pressed(commitment=c, changed=True)
@@ -178,8 +198,10 @@ def board(session: Session, plan_id: int, now: datetime | None = None) -> list[d
     """Every commitment with its authority, leader, confirmation and status; overdue first."""
     moment = now or utcnow()
     rows = []
-    for c in session.exec(select(Commitment).where(Commitment.plan_id == plan_id)):
-        leader = directory.get_person(session, c.responsible_id) if c.responsible_id else None
+    commitments = list(session.exec(select(Commitment).where(Commitment.plan_id == plan_id)))
+    leaders = directory.people_by_id(session, {c.responsible_id for c in commitments})
+    for c in commitments:
+        leader = leaders.get(c.responsible_id)
         overdue = c.state not in ("udfoert", "udgaaet") and c.ends_at < moment
         rows.append({"commitment_id": c.id, "measure": c.measure_key, "title": c.title,
                      "authority": c.authority_code,

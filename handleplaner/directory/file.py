@@ -188,9 +188,18 @@ def load_directory(path_or_text: str | Path | bytes) -> DirectoryData:
     is read as a file; any other string (or bytes) is taken as the YAML text. Raises
     ``DirectoryError`` with every problem found.
     """
-    text = _read(path_or_text)
+    located = parse_yaml(_read(path_or_text))
+    checker = _Checker(located)
+    data = checker.check()
+    if checker.problems:
+        raise DirectoryError(checker.sorted_problems())
+    return data
+
+
+def parse_yaml(text: str) -> Located:
+    """The YAML document with the line of every value; ``DirectoryError`` on bad syntax."""
     try:
-        located = load_located(text)
+        return load_located(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -201,11 +210,6 @@ def load_directory(path_or_text: str | Path | bytes) -> DirectoryData:
         raise DirectoryError([DirectoryProblem(line, "yaml", f"YAML-syntaksfejl: {text}")])
     except yaml.YAMLError as error:
         raise DirectoryError([DirectoryProblem(None, "yaml", f"YAML-syntaksfejl: {error}")])
-    checker = _Checker(located)
-    data = checker.check()
-    if checker.problems:
-        raise DirectoryError(checker.sorted_problems())
-    return data
 
 
 def _read(path_or_text: str | Path | bytes) -> str:

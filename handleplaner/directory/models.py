@@ -5,6 +5,9 @@ alerts and the record refer to people. Memberships and group areas are replaced 
 """
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 #: A person's role in the organisation (``Person.role``), with what it means.
@@ -133,3 +136,23 @@ class Membership(SQLModel, table=True):
     person_id: str = Field(foreign_key="directory_person.id", primary_key=True, max_length=32,
                            index=True)
     role_in_group: str = Field(default="medlem", max_length=32)  # one of MEMBERSHIP_ROLES
+
+
+class DirectorySync(SQLModel, table=True):
+    """One applied sync with Entra ID (``beredskab directory sync --apply`` or the nightly job):
+    when, by whom, the counts and the whole diff (JSON, see sync.SyncPlan.as_json)."""
+
+    __tablename__ = "directory_sync"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime
+    finished_at: datetime
+    run_by: str = Field(max_length=100)  # "natlig synkronisering" or "kommandolinje (<user>)"
+    mapping_file: str = Field(default="", max_length=500)
+    added: int = 0
+    removed: int = 0
+    moved: int = 0
+    changed: int = 0
+    kept: int = 0  # not in Entra any more but owning open work: kept active
+    forced: bool = False  # --force-remove: owners of open work removed too
+    diff: str = Field(sa_column=Column(Text, nullable=False))

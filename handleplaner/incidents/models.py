@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+from ..personal_data import PERSONAL
+
 
 class Incident(SQLModel, table=True):
     __tablename__ = "incident"
@@ -14,7 +16,7 @@ class Incident(SQLModel, table=True):
     reference: str = Field(max_length=32, unique=True)
     incident_type: str = Field(max_length=32)
     title: str = Field(max_length=200)
-    description: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(sa_column=Column(Text, nullable=False, info=PERSONAL))
     severity: str = Field(max_length=16)
     occurred_at: datetime
     activated_at: datetime
@@ -23,6 +25,10 @@ class Incident(SQLModel, table=True):
     confidential: bool = False
     whole_city: bool = False
     state: str = Field(max_length=32, index=True)
+    # The head of the incident record's hash chain, so a removed last entry is noticed too.
+    record_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    record_head: str = Field(default="0" * 64, max_length=64,
+                             sa_column_kwargs={"server_default": "0" * 64})
 
 
 class IncidentArea(SQLModel, table=True):

@@ -106,6 +106,13 @@ def parse_activation(data: Mapping[str, Any], *, known_areas: set[str],
             errors.setdefault("areas", "ukendt område: " + ", ".join(map(str, unknown)))
     if request is not None and not request.whole_city and not request.areas:
         errors.setdefault("areas", "vælg mindst ét område eller 'hele byen'")
+    if request is not None and "title" not in errors:
+        # The title goes out in alerts; personal data belongs in the description.
+        from ..plans.privacy import CPR, find_personal_data
+
+        if any(f.kind == CPR for f in find_personal_data(request.title)):
+            errors["title"] = ("titlen sendes ud i varsler og må ikke indeholde CPR-numre; "
+                               "skriv personoplysninger i beskrivelsen")
     if request is not None and "occurred_at" not in errors:
         moment = to_utc(request.occurred_at)
         current = now or utcnow()
@@ -177,6 +184,31 @@ def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
               "exercise": request.exercise, "confidential": request.confidential},
     )
     return Activation(incident=incident, area_codes=areas)
+
+
+CLOSED = "beredskab.afsluttet"  # the record entry that closes an incident; retention counts from it
+
+
+def close_incident(session: Session, *, incident_id: int, actor_id: str,
+                   now: datetime | None = None) -> Incident:
+    """The secretariat closes the incident (normaldrift), in the caller's transaction.
+
+    The record entry's time is when the incident was closed: the retention of its personal data
+    is counted from it. Raises ``NotAllowed`` for anyone else and ``TransitionRefused`` if the
+    incident is already closed; nothing is written then."""
+    moment = now or utcnow()
+    if not any(g.kind == "sekretariat" for g in directory.groups_of(session, actor_id)):
+        raise NotAllowed("Kun SSP Sekretariatet kan afslutte beredskabet.")
+    incident = lock_incident(session, incident_id)
+    if incident is None:
+        raise LookupError(f"Hændelse {incident_id} findes ikke.")
+    before = incident.state
+    incident.state = transition(before, "afslut")
+    session.add(incident)
+    record.append(session, incident_id=incident_id, actor_id=actor_id, action=CLOSED, at=moment,
+                  summary="Beredskabet afsluttet (normaldrift)",
+                  data={"from": before, "state": incident.state})
+    return incident
 
 
 def get_incident(session: Session, incident_id: int) -> Incident | None:

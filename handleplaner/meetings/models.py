@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ..personal_data import PERSONAL
+
 MEETING_STATES = {"indkaldt": "Indkaldt", "aflyst": "Aflyst", "afholdt": "Afholdt"}
 RESPONSES = {"none": "Ikke svaret", "accepted": "Deltager", "declined": "Deltager ikke",
              "tentativelyAccepted": "Måske"}
@@ -40,7 +42,8 @@ class MeetingInvitee(SQLModel, table=True):
     person_id: str = Field(foreign_key="directory_person.id", max_length=32)
     authority_code: str = Field(max_length=16)
     external: bool = False
-    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default="",
+                                                    info=PERSONAL))
     by_calendar: bool = True  # invited through Graph; False: email with an .ics file
     response: str = Field(default="none", max_length=24)
     responded_at: datetime | None = None
@@ -63,7 +66,7 @@ class MinuteDecision(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     agenda_item_id: int = Field(foreign_key="meeting_agenda_item.id")
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False, info=PERSONAL))
     measure: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # JSON
     plan_measure_key: str | None = Field(default=None, max_length=32)
     created_by: str = Field(foreign_key="directory_person.id", max_length=32)

@@ -176,7 +176,8 @@ def call_meeting(session: Session, *, incident_id: int, actor_id: str, data: Map
                            f"({'Teams' if online else location}); {len(fixed)} faste parter"
                            + (f", {len(chosen)} eksterne" if chosen else "")),
                   data={"meeting_id": meeting.id, "starts_at": starts.isoformat(),
-                        "externals": [{"person_id": p.id, "reason": r} for p, r in chosen]})
+                        # the reasons are personal data, kept on the invitees only
+                        "externals": [{"person_id": p.id} for p, _ in chosen]})
     session.flush()
     return meeting
 
@@ -317,7 +318,7 @@ def add_decision(session: Session, *, meeting_id: int, agenda_position: int, act
     session.flush()
     record.append(session, incident_id=meeting.incident_id, actor_id=actor_id,
                   action="moede.beslutning", at=moment,
-                  summary=f"Beslutning under '{item.title}': {text.strip()[:200]}",
+                  summary=f"Beslutning under '{item.title}' skrevet i referatet",
                   data={"meeting_id": meeting_id, "decision_id": decision.id,
                         "measure": bool(measure)})
     return decision
@@ -328,6 +329,7 @@ def minutes_to_plan(session: Session, *, meeting_id: int, actor_id: str,
     """Decisions with a measure become measures of the draft plan (drafted from the incident
     type's template if there is none yet). Returns the new measures' keys."""
     from ..plans import service as plans
+    from ..plans.measures import MEASURE_TYPES
     from ..plans.templates import load_plan_templates, templates_for_incident_type
 
     moment = now or utcnow()
@@ -346,8 +348,12 @@ def minutes_to_plan(session: Session, *, meeting_id: int, actor_id: str,
         if not decision.measure:
             continue
         data = json.loads(decision.measure)
-        data.setdefault("title", decision.text[:200])
-        data.setdefault("notes", f"Besluttet på beredskabsmødet {dansk(meeting.starts_at)}")
+        # The decision's text may name young people: it goes into the measure's notes (marked
+        # as personal data, so retention finds it), not into its title, which alerts and the
+        # record repeat.
+        data.setdefault("title", MEASURE_TYPES.get(str(data.get("measure_type")), "Indsats"))
+        data.setdefault("notes", (f"Besluttet på beredskabsmødet {dansk(meeting.starts_at)}: "
+                                  f"{decision.text}")[:plans.NOTES_MAX])
         measure = plans.add_measure(session, plan_id=plan.id, actor_id=actor_id, data=data,
                                     now=moment)
         decision.plan_measure_key = measure.key

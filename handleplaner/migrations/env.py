@@ -11,6 +11,7 @@ import handleplaner.incidents.models  # noqa: F401
 import handleplaner.meetings.models  # noqa: F401
 import handleplaner.plans.models  # noqa: F401
 import handleplaner.record.models  # noqa: F401
+import handleplaner.record.reads  # noqa: F401
 import notifications.models  # noqa: F401
 
 target_metadata = SQLModel.metadata

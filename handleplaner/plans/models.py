@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ..personal_data import PERSONAL
+
 PLAN_STATES = {"udkast": "Udkast", "sendt": "Sendt til godkendelse", "godkendt": "Godkendt",
                "afvist": "Afvist", "evaluering": "Evaluering", "afsluttet": "Afsluttet"}
 VERSION_STATES = {"afventer": "Afventer godkendelse", "godkendt": "Godkendt", "afvist": "Afvist",
@@ -28,7 +30,7 @@ class Plan(SQLModel, table=True):
     template_code: str = Field(max_length=64)
     title: str = Field(max_length=200)
     purpose: str = Field(sa_column=Column(Text, nullable=False))
-    background: str = Field(sa_column=Column(Text, nullable=False))
+    background: str = Field(sa_column=Column(Text, nullable=False, info=PERSONAL))
     evaluation_text: str = Field(sa_column=Column(Text, nullable=False))
     period_start: datetime
     period_end: datetime
@@ -57,7 +59,8 @@ class PlanMeasure(SQLModel, table=True):
     ends_at: datetime
     status: str = Field(max_length=16, default="planlagt")
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default="",
+                                                   info=PERSONAL))
     confidential: bool = False
     position: int = 0
 
@@ -97,7 +100,8 @@ class ApprovalDecision(SQLModel, table=True):
     version_id: int = Field(foreign_key="plan_version.id", index=True)
     person_id: str = Field(foreign_key="directory_person.id", max_length=32)
     decision: str = Field(max_length=16)  # godkend | afvis | kommentar
-    comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default="",
+                                                     info=PERSONAL))
     via: str = Field(max_length=16, default="web")
     at: datetime
 
@@ -107,7 +111,7 @@ class PlanExtension(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
-    reason: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False, info=PERSONAL))
     old_end: datetime
     new_end: datetime
     by: str = Field(foreign_key="directory_person.id", max_length=32)
@@ -122,5 +126,5 @@ class PlanEvaluation(SQLModel, table=True):
     plan_id: int = Field(foreign_key="plan.id", index=True)
     person_id: str = Field(foreign_key="directory_person.id", max_length=32)
     authority_code: str = Field(max_length=16)
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False, info=PERSONAL))
     at: datetime

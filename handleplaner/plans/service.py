@@ -186,8 +186,13 @@ class MeasureInput(BaseModel):
         return value
 
 
-def _editable(session: Session, plan_id: int, actor_id: str) -> Plan:
-    _require_editor(session, actor_id)
+# What the leader responsible for a measure may change on it without being the secretariat.
+RESPONSIBLE_MAY_CHANGE = frozenset({"status", "notes"})
+
+
+def _editable(session: Session, plan_id: int, actor_id: str, *, editor: bool = True) -> Plan:
+    if editor:
+        _require_editor(session, actor_id)
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise PlanInvalid({"plan": "planen findes ikke"})
@@ -260,10 +265,21 @@ def _measure(session: Session, plan: Plan, key: str) -> PlanMeasure:
 
 def update_measure(session: Session, *, plan_id: int, key: str, actor_id: str, data: Mapping,
                    now: datetime | None = None) -> PlanMeasure:
-    """Change a measure: reassign, re-time, status, notes. Fields left out keep their value."""
+    """Change a measure: reassign, re-time, status, notes. Fields left out keep their value.
+
+    The secretariat may change everything; the leader responsible for the measure may change
+    its status and notes."""
     moment = now or utcnow()
-    plan = _editable(session, plan_id, actor_id)
+    editor = may_edit(session, actor_id)
+    plan = _editable(session, plan_id, actor_id, editor=editor)
     measure = _measure(session, plan, key)
+    if not editor:
+        if measure.responsible_id != actor_id:
+            raise PlanRefused("Kun SSP Sekretariatet og den ansvarlige for indsatsen kan ændre den.")
+        beyond = sorted(set(data) - RESPONSIBLE_MAY_CHANGE)
+        if beyond:
+            raise PlanRefused("Som ansvarlig kan du ændre status og noter for din egen indsats; "
+                              f"resten ændrer SSP Sekretariatet ({', '.join(beyond)}).")
     current = {"title": measure.title, "measure_type": measure.measure_type,
                "authority": measure.authority_code, "responsible": measure.responsible_id,
                "starts_at": measure.starts_at, "ends_at": measure.ends_at,
@@ -485,7 +501,8 @@ def decide(session: Session, *, version_id: int, person_id: str, decision: str,
                   action=f"handleplan.{ {'godkend': 'godkendelse', 'afvis': 'afvisning', 'kommentar': 'kommentar'}[decision]}",
                   at=moment,
                   summary=(f"{person.name}: {DECISIONS[decision].lower()} version {version.number}"
-                           + (f" – \"{comment.strip()}\"" if comment.strip() else "")),
+                           # the comment is personal data, kept on the decision only
+                           + (" med kommentar" if comment.strip() else "")),
                   data={"plan_id": plan.id, "version_id": version.id, "decision": decision,
                         "via": via})
     outcome = _outcome(session, version) if version.state == "afventer" else None
@@ -526,7 +543,7 @@ def extend_plan(session: Session, *, plan_id: int, actor_id: str, new_end: datet
     _move_incident(session, plan.incident_id, "forlaeng")
     record.append(session, incident_id=plan.incident_id, actor_id=actor_id,
                   action="handleplan.forlaenget", at=moment,
-                  summary=f"Perioden forlænget til {dansk(end)}: {reason.strip()}",
+                  summary=f"Perioden forlænget til {dansk(end)} (begrundelse angivet)",
                   data={"plan_id": plan.id, "old_end": iso_utc(extension.old_end),
                         "new_end": iso_utc(end)})
     return extension

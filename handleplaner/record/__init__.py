@@ -1,5 +1,6 @@
 from .models import RecordEntry
-from .service import SYSTEM, RecordIsAppendOnly, append, as_dict, count, entries, verify_chain
+from .service import (SYSTEM, ChainBreak, RecordIsAppendOnly, append, append_many, as_dict, count,
+                      entries, verify_chain)
 
-__all__ = ["RecordEntry", "SYSTEM", "RecordIsAppendOnly", "append", "as_dict", "count", "entries",
-           "verify_chain"]
+__all__ = ["ChainBreak", "RecordEntry", "SYSTEM", "RecordIsAppendOnly", "append", "append_many", "as_dict",
+           "count", "entries", "verify_chain"]

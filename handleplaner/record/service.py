@@ -1,20 +1,24 @@
 """Appending to and reading the incident record.
 
-There is deliberately no function that changes or removes an entry, and the ORM refuses to:
-an UPDATE or DELETE of a ``RecordEntry`` raises ``RecordIsAppendOnly``.
+There is deliberately no function that changes or removes an entry. The ORM refuses to (an
+UPDATE or DELETE of a ``RecordEntry`` raises ``RecordIsAppendOnly``) and so does the database
+(triggers, migration 0008). Each entry's hash covers the one before it, and the newest hash is
+kept on the incident, so a changed, removed or reordered entry, the last one included, is found by
+``verify_chain``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
-
 from typing import Any
 
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
 from ..clock import utcnow
+from ..incidents.models import Incident
 from .models import RecordEntry
 
 GENESIS = "0" * 64
@@ -57,8 +61,8 @@ def append(session: Session, *, incident_id: int, actor_id: str, action: str, su
     The caller holds the incident row lock (``lock_incident``) so two writers cannot take the
     same sequence number; the unique constraint catches it if one forgets.
     """
-    last = session.exec(
-        select(RecordEntry)
+    last = session.exec(  # the number and hash only: an entry's data can be long
+        select(RecordEntry.seq, RecordEntry.hash)
         .where(RecordEntry.incident_id == incident_id)
         .order_by(RecordEntry.seq.desc())
         .limit(1)
@@ -74,8 +78,52 @@ def append(session: Session, *, incident_id: int, actor_id: str, action: str, su
                         action=action, summary=summary, data=payload, prev_hash=prev),
     )
     session.add(entry)
+    incident = session.get(Incident, incident_id)
+    if incident is not None:
+        incident.record_seq, incident.record_head = seq, entry.hash
+        session.add(incident)
     session.flush()
     return entry
+
+
+def append_many(session: Session, incident_id: int,
+                items: list[dict[str, Any]]) -> list[RecordEntry]:
+    """Add several entries to one incident's record at once, in the caller's transaction: the
+    same entries as ``append`` one by one, read the head once and written in one flush (the
+    delivery worker writes many outcomes together). Each item holds ``append``'s keywords:
+    actor_id, action, summary, and optionally data and at. The caller holds the incident lock."""
+    if not items:
+        return []
+    last = session.exec(  # the number and hash only: an entry's data can be long
+        select(RecordEntry.seq, RecordEntry.hash)
+        .where(RecordEntry.incident_id == incident_id)
+        .order_by(RecordEntry.seq.desc())
+        .limit(1)
+    ).first()
+    seq = last.seq if last else 0
+    prev = last.hash if last else GENESIS
+    added = []
+    for item in items:
+        seq += 1
+        moment = item.get("at") or utcnow()
+        payload = json.dumps(item.get("data") or {}, ensure_ascii=False, sort_keys=True,
+                             default=str)
+        entry = RecordEntry(
+            incident_id=incident_id, seq=seq, at=moment, actor_id=item["actor_id"],
+            action=item["action"], summary=item["summary"], data=payload, prev_hash=prev,
+            hash=entry_hash(incident_id=incident_id, seq=seq, at=moment, actor_id=item["actor_id"],
+                            action=item["action"], summary=item["summary"], data=payload,
+                            prev_hash=prev),
+        )
+        session.add(entry)
+        added.append(entry)
+        prev = entry.hash
+    incident = session.get(Incident, incident_id)
+    if incident is not None:
+        incident.record_seq, incident.record_head = seq, prev
+        session.add(incident)
+    session.flush()
+    return added
 
 
 def entries(session: Session, incident_id: int) -> list[RecordEntry]:
@@ -92,16 +140,38 @@ def count(session: Session, incident_id: int, action: str | None = None) -> int:
     return session.exec(query).one()
 
 
-def verify_chain(session: Session, incident_id: int) -> RecordEntry | None:
-    """Return the first entry whose hash or link does not hold, or None if the chain is whole."""
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where the record stops holding: the first entry (by number) that is wrong or missing."""
+
+    incident_id: int
+    seq: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"post {self.seq}: {self.reason}"
+
+
+def verify_chain(session: Session, incident_id: int) -> ChainBreak | None:
+    """Return the first break in the incident's record, or None if the chain is whole."""
     prev = GENESIS
+    last_seq = 0
     for expected_seq, entry in enumerate(entries(session, incident_id), start=1):
         recomputed = entry_hash(incident_id=entry.incident_id, seq=entry.seq, at=entry.at,
                                 actor_id=entry.actor_id, action=entry.action,
                                 summary=entry.summary, data=entry.data, prev_hash=entry.prev_hash)
-        if entry.seq != expected_seq or entry.prev_hash != prev or entry.hash != recomputed:
-            return entry
-        prev = entry.hash
+        if entry.seq != expected_seq:
+            return ChainBreak(incident_id, expected_seq, "posten mangler")
+        if entry.prev_hash != prev:
+            return ChainBreak(incident_id, entry.seq, "hænger ikke sammen med posten før")
+        if entry.hash != recomputed:
+            return ChainBreak(incident_id, entry.seq, "indholdet er ændret")
+        prev, last_seq = entry.hash, entry.seq
+    incident = session.get(Incident, incident_id)
+    if incident is not None and (incident.record_seq, incident.record_head) != (last_seq, prev):
+        if incident.record_seq > last_seq:
+            return ChainBreak(incident_id, last_seq + 1, "posten mangler")
+        return ChainBreak(incident_id, incident.record_seq, "loggens hoved stemmer ikke")
     return None
 
 

@@ -43,10 +43,14 @@ class _GraphTokens(AccessTokenProvider):
         return self._hosts
 
 
-def graph_client(tokens: ClientCredentialsTokens, base_url: str) -> GraphServiceClient:
-    """A Graph client for ``base_url`` (e.g. https://graph.microsoft.com/v1.0) without SDK retries."""
+def graph_client(tokens: ClientCredentialsTokens, base_url: str, *,
+                 retries: int = 0) -> GraphServiceClient:
+    """A Graph client for ``base_url`` (e.g. https://graph.microsoft.com/v1.0); without SDK
+    retries unless ``retries`` (then 429, 503 and 504 are retried, after Retry-After)."""
+    retry = (RetryHandlerOption(max_retries=retries) if retries
+             else RetryHandlerOption(max_retries=0, should_retry=False))
     http = GraphClientFactory.create_with_default_middleware(
-        options={RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False)},
+        options={RetryHandlerOption.get_key(): retry},
     )
     http.timeout = httpx.Timeout(30.0)
     adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(_GraphTokens(tokens, base_url)),

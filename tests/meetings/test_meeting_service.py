@@ -88,7 +88,9 @@ def test_attendance_per_authority_and_minutes_become_measures(engine, incident_i
     with Session(engine) as session:
         plan = plans.plan_of_incident(session, incident_id)
         added = [m for m in plans.measures(session, plan.id) if m.key == keys[0]]
-        assert added[0].title == "Politiet patruljerer synligt i 3 døgn"
+        # the decision's text (personal data) goes into the notes, not the title
+        assert added[0].title == "Synlig patruljering"
+        assert added[0].notes.endswith(": Politiet patruljerer synligt i 3 døgn")
         assert added[0].authority_code == "POL"
         assert record.entries(session, incident_id)[-1].action == "moede.referat"
     with pytest.raises(meetings.MeetingInvalid), transaction(engine) as session:

@@ -151,3 +151,14 @@ async def test_plan_pages_draft_edit_send_and_decide(service):
     assert response.status == 303
     page = await (await client.get(url)).text()
     assert "Version 1: Godkendt" in page
+
+
+async def test_a_planned_event_with_a_bad_number_of_days_is_refused_by_field(service):
+    """Found by the fuzz run: a list for days_before gave a server error."""
+    headers = {DEMO: secretariat_member(service.engine).id}
+    for bad in ([1], "fire", True, 400):
+        response = await service.client.post("/api/planned-events", headers=headers, json={
+            "template": "planlagt", "title": "Fodboldkamp", "event_at": "2026-12-24T18:00",
+            "whole_city": True, "days_before": bad})
+        assert response.status == 422, bad
+        assert "days_before" in (await response.json())["felter"]

@@ -126,7 +126,27 @@ async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
                     {"Authorization": "Bearer " + emulator.signed_activity_token(audience="someone-else")},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(expires_in=-3600)},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(
+                        issuer="https://sts.evil.example/")},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(
                         service_url="https://evil.example/")}):
         response = await service.client.post("/api/messages", json=activity, headers=headers)
         assert response.status == 401, headers
     assert not any(service.emulator.chats.values())
+
+
+async def test_a_cpr_number_never_goes_out_in_an_alert(service):
+    """Titles and alert texts are sent to many people; a CPR number in them is refused with the
+    field named, and nothing is sent."""
+    person = secretariat_member(service.engine)
+    headers = {DEMO: person.id}
+    status, body = await post(service, person.id, shooting(noerrebro(service.engine),
+                                                            title="Skud mod 010203-1234"))
+    assert status == 422 and "CPR" in body["felter"]["title"]
+    nothing_written(service.engine)
+    created = await (await service.client.post("/api/incidents", headers=headers, json=shooting(
+        noerrebro(service.engine), description="Den unge har CPR 010203-1234"))).json()
+    response = await service.client.post(
+        f"/api/incidents/{created['id']}/alerts", headers=headers,
+        json={"kind": "opdatering", "severity": "akut", "text": "Det drejer sig om 0102031234"})
+    assert response.status == 422
+    assert "CPR" in (await response.json())["felter"]["text"]

@@ -1,0 +1,205 @@
+"""What the aktindsigt copy leaves out, and how (the rule is set out in ``handleplaner.casefile``).
+
+``Keep`` passes everything through (the sagsakt for journalisering); ``Redact`` removes third
+parties' personal data and counts what it removed, by kind, never keeping the removed values.
+Every piece of the case file goes through one of four doors: ``row`` (a database row),
+``snapshot`` (a frozen plan version), ``json`` (anything else built from the material) and
+``text`` (one string).
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from typing import Any, Iterator
+
+from sqlmodel import Session, SQLModel, select
+
+from ..directory.models import Person
+from ..personal_data import REDACTED, personal_fields, redacted
+from ..plans.privacy import redact_personal_data
+from .material import Material
+
+REMOVED = "[fjernet]"
+
+# A marked value is looked for as a copy in other text when it has at least this many characters;
+# one longer than COPY_PREFIX is also found when only its beginning was copied (a record summary
+# that quotes the first 200 characters of a decision, a measure titled after a decision).
+COPY_MIN = 8
+COPY_PREFIX = 40
+
+# Where a plan version's snapshot (plans.service.snapshot / version_snapshot) holds frozen copies
+# of marked fields. A field added to snapshots later that copies a marked column must be named here.
+SNAPSHOT_MARKED: tuple[tuple[str, ...], ...] = (
+    ("background",),                            # Plan.background
+    ("incident", "description"),                # Incident.description (not frozen today)
+    ("measures", "*", "notes"),                 # PlanMeasure.notes
+    ("approval", "decisions", "*", "comment"),  # ApprovalDecision.comment
+    ("period", "extended", "*", "reason"),      # PlanExtension.reason
+)
+
+FIELD, COPY, CPR, NAME, PERSON = "felt", "kopi", "cpr", "navn", "person"
+KIND_LABELS = {
+    FIELD: "Felter markeret som personoplysninger",
+    COPY: "Kopier af markerede oplysninger i anden tekst (fx hændelsesloggen)",
+    CPR: "CPR-numre",
+    NAME: "Navne på fortrolige personer",
+    PERSON: "Henvisninger (id) til fortrolige personer",
+}
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")  # SHA-256 hashes of the record and the manifest stay
+
+
+def _locate(node: Any, path: tuple[str, ...]) -> Iterator[tuple[dict, str]]:
+    """The (container, key) pairs ``path`` names in ``node``; '*' steps into every list item."""
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        for item in node if isinstance(node, list) else []:
+            yield from _locate(item, rest)
+    elif isinstance(node, dict):
+        if not rest:
+            if head in node:
+                yield node, head
+        else:
+            yield from _locate(node.get(head), rest)
+
+
+class Keep:
+    """The full case file: everything as it is."""
+
+    aktindsigt = False
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def row(self, row: SQLModel) -> dict:
+        return row.model_dump()
+
+    def snapshot(self, snapshot: dict) -> dict:
+        return snapshot
+
+    def json(self, value: Any) -> Any:
+        return value
+
+    def text(self, value: str) -> str:
+        return value
+
+
+def protected_people(session: Session, material: Material) -> tuple[set[str], list[str]]:
+    """(ids, names) of the people the aktindsigt copy does not name: the responsible person of a
+    measure marked confidential (now or in a sent version, and its commitment's owner), and names
+    in a snapshot's ``confidential_people`` that are not a person in the directory."""
+    ids: set[str] = set()
+    extra_names: set[str] = set()
+    for found in material.plans:
+        confidential = {m.key for m in found.measures if m.confidential}
+        ids |= {m.responsible_id for m in found.measures if m.confidential and m.responsible_id}
+        for snapshot in found.snapshots.values():
+            for measure in snapshot.get("measures") or []:
+                if measure.get("confidential"):
+                    confidential.add(measure.get("key"))
+                    person_id = (measure.get("responsible") or {}).get("id")
+                    if person_id:
+                        ids.add(person_id)
+            for name in snapshot.get("confidential_people") or []:
+                name = str(name).strip()
+                if name and session.exec(select(Person.id).where(Person.name == name)).first() is None:
+                    extra_names.add(name)
+        for commitment in material.commitments:
+            if commitment.plan_id == found.plan.id and commitment.measure_key in confidential:
+                ids |= {p for p in (commitment.responsible_id, commitment.assigned_id) if p}
+    names = {person.name for person in (material.person(session, i) for i in ids) if person}
+    return ids, sorted(names | extra_names, key=len, reverse=True)
+
+
+class Redact(Keep):
+    """The aktindsigt copy: marked fields, copies of them, CPR numbers and confidential people out."""
+
+    aktindsigt = True
+
+    def __init__(self, session: Session, material: Material) -> None:
+        super().__init__()
+        self.ids, self.names = protected_people(session, material)
+        values: set[str] = set()
+        for row in material.marked_rows():
+            for name in personal_fields(type(row)):
+                values.add(getattr(row, name) or "")
+        for found in material.plans:
+            for snapshot in found.snapshots.values():
+                for path in SNAPSHOT_MARKED:
+                    values |= {str(c[k] or "") for c, k in _locate(snapshot, path)}
+        self.values = sorted({v.strip() for v in values if len(v.strip()) >= COPY_MIN},
+                             key=len, reverse=True)
+
+    # -- the doors ------------------------------------------------------------------------------
+    def row(self, row: SQLModel) -> dict:
+        marked = set(personal_fields(type(row)))
+        self.counts[FIELD] += sum(1 for name in marked if getattr(row, name))
+        data = redacted(row, REDACTED)
+        return {key: value if key in marked else self.json(value) for key, value in data.items()}
+
+    def snapshot(self, snapshot: dict) -> dict:
+        result = copy.deepcopy(snapshot)
+        for path in SNAPSHOT_MARKED:
+            for container, key in _locate(result, path):
+                if container.get(key):
+                    container[key] = REDACTED
+                    self.counts[FIELD] += 1
+        result = self.json(result)
+        result["confidential_people"] = [n for n in result.get("confidential_people") or []
+                                         if n != REMOVED]
+        label = result.get("kind_label") or "Handleplan"
+        result["kind_label"] = f"{label} – aktindsigtskopi"
+        return result
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {key: self.json(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.json(item) for item in value]
+        return value
+
+    def text(self, value: str) -> str:
+        if not value or value == REDACTED or _DIGEST.fullmatch(value):
+            return value
+        if value in self.ids:
+            self.counts[PERSON] += 1
+            return REMOVED
+        value = self._copies(value)
+        value, found = redact_personal_data(value, confidential_names=self.names,
+                                            replacement=REMOVED)
+        self.counts[CPR] += found.get("cpr", 0)
+        self.counts[NAME] += found.get("navn", 0)
+        return value
+
+    # -- copies of marked values ----------------------------------------------------------------
+    def _copies(self, text: str) -> str:
+        for value in self.values:
+            probe = value[:COPY_PREFIX]
+            if probe not in text:
+                continue
+            out, position, start = [], 0, text.find(probe)
+            while start != -1:
+                end, matched = start + len(probe), len(probe)
+                while matched < len(value) and end < len(text) and text[end] == value[matched]:
+                    end, matched = end + 1, matched + 1
+                starts_word = start == 0 or not text[start - 1].isalnum()
+                whole = matched == len(value) and (end == len(text) or not text[end].isalnum())
+                if starts_word and (len(probe) == COPY_PREFIX or whole):
+                    out += [text[position:start], REMOVED]
+                    position = end
+                    self.counts[COPY] += 1
+                    start = text.find(probe, end)
+                else:
+                    start = text.find(probe, start + 1)
+            text = "".join(out) + text[position:]
+        return text
+
+
+def removed_lines(counts: Counter[str]) -> list[str]:
+    """'CPR-numre: 3' for each kind (zero included), in a fixed order, for the README."""
+    return [f"{label}: {counts.get(kind, 0)}" for kind, label in KIND_LABELS.items()]

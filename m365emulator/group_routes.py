@@ -1,0 +1,164 @@
+"""Microsoft Graph (Entra ID groups): `GET /v1.0/groups/{id}/members` and `.../transitiveMembers`.
+
+As Graph does it: an app-only token with GroupMember.Read.All (or Group.Read.All,
+Directory.Read.All, ...) or 403 Authorization_RequestDenied; users' properties need User.Read.All
+(User.ReadBasic.All: the basic profile), without it members come back with only `@odata.type` and
+`id` ("limited information"). Pages of `$top` (default 100, at most 999; the emulator's
+`members_page_size` may make them smaller) linked by `@odata.nextLink` with an opaque
+`$skiptoken`; `$select` of user (and group) properties. Each request costs resource units against
+Entra ID's limit per app and tenant (members 3, transitiveMembers 5, one less with `$select`, one
+less with `$top` under 20; at least 1); over the limit the answer is 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+
+from aiohttp import web
+
+from .entra_directory import GROUP_PROPERTIES, USER_PROPERTIES
+from .graph_routes import authorize
+from .http_common import emulator_of, graph_error, note
+from .tokens import app_id_of
+
+routes = web.RouteTableDef()
+
+MEMBER_READ_PERMISSIONS = frozenset(
+    {
+        "GroupMember.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    }
+)
+USER_READ_PERMISSIONS = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
+DEFAULT_PAGE = 100
+MAX_PAGE = 999
+UNSUPPORTED_OPTIONS = ("$filter", "$orderby", "$search", "$expand", "$count")
+
+
+def resource_units(*, transitive: bool, selected: bool, top: int | None) -> int:
+    """Entra ID's cost of one read (Microsoft Graph throttling limits, identity and access)."""
+    cost = 5 if transitive else 3
+    if selected:
+        cost -= 1
+    if top is not None and top < 20:
+        cost -= 1
+    return max(1, cost)
+
+
+def _skiptoken(group_id: str, offset: int) -> str:
+    raw = json.dumps({"g": group_id, "o": offset}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _offset(token: str, group_id: str) -> int | None:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset = int(data["o"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return None
+    return offset if data.get("g") == group_id and offset >= 0 else None
+
+
+def _bad_request(request: web.Request, message: str) -> web.Response:
+    return graph_error(request, 400, "Request_BadRequest", message)
+
+
+def _user_access(roles: set[str]) -> str:
+    if roles & USER_READ_PERMISSIONS:
+        return "full"
+    return "basic" if "User.ReadBasic.All" in roles else "none"
+
+
+async def _members(request: web.Request, *, transitive: bool) -> web.Response:
+    emulator = emulator_of(request)
+    claims = authorize(request)
+    if isinstance(claims, web.Response):
+        return claims
+    roles = set(claims.get("roles") or [])
+    if not roles & MEMBER_READ_PERMISSIONS:
+        return graph_error(request, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    group_id = request.match_info["group_id"]
+    try:
+        group_id = str(uuid.UUID(group_id))
+    except ValueError:
+        return _bad_request(request, f"Invalid object identifier '{group_id}'.")
+    query = request.query
+    for option in UNSUPPORTED_OPTIONS:
+        if option in query:
+            return graph_error(request, 400, "Request_UnsupportedQuery", f"The emulator does not support {option} here.")
+    top: int | None = None
+    if "$top" in query:
+        try:
+            top = int(query["$top"])
+        except ValueError:
+            top = -1
+        if not 1 <= top <= MAX_PAGE:
+            return _bad_request(request, f"Invalid page size specified: '{query['$top']}'. Must be between 1 and 999 inclusive.")
+    select: list[str] | None = None
+    if query.get("$select"):
+        select = [name.strip() for name in query["$select"].split(",") if name.strip()]
+        for name in select:
+            if name not in USER_PROPERTIES and name not in GROUP_PROPERTIES:
+                return _bad_request(request, f"Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'.")
+    offset = 0
+    if "$skiptoken" in query:
+        found = _offset(query["$skiptoken"], group_id)
+        if found is None:
+            return _bad_request(request, "Invalid paging token.")
+        offset = found
+    directory = emulator.directory
+    if not directory.has_group(group_id):
+        return graph_error(
+            request,
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{group_id}' does not exist or one of its queried reference-property objects are not present.",
+        )
+
+    units = resource_units(transitive=transitive, selected=select is not None, top=top)
+    app_id = app_id_of(claims) or ""
+    tenant_id = str(claims.get("tid") or emulator.config.tenant_id)
+    quotas = emulator.quotas
+    wait = quotas.acquire(quotas.identity_read_uses(app_id, tenant_id, units, len(directory.users)))
+    note(request, group_id=group_id, resource_units=units)
+    if wait:
+        refused = graph_error(
+            request,
+            429,
+            "Request_ThrottledTemporarily",
+            "Your request is throttled temporarily. Please try after the time specified in Retry-After.",
+            retry_after=wait,
+        )
+        refused.headers["x-ms-throttle-scope"] = f"Tenant_Application/Read/{app_id}/{tenant_id}"
+        refused.headers["x-ms-throttle-information"] = "ResourceUnitLimitExceeded"
+        return refused
+
+    member_ids = directory.members(group_id, transitive=transitive)
+    size = min(top or DEFAULT_PAGE, max(1, emulator.config.members_page_size))
+    page = member_ids[offset : offset + size]
+    access = _user_access(roles)
+    body: dict = {
+        "@odata.context": f"{emulator.base_url}/v1.0/$metadata#directoryObjects",
+        "value": [directory.graph_object(member_id, select, user_access=access) for member_id in page],
+    }
+    if offset + size < len(member_ids):
+        body["@odata.nextLink"] = str(request.url.update_query({"$skiptoken": _skiptoken(group_id, offset + size)}))
+    note(request, returned=len(page), offset=offset)
+    return web.json_response(body, headers={"x-ms-resource-unit": str(units)})
+
+
+@routes.get("/v1.0/groups/{group_id}/members", name="graph:group_members")
+async def group_members(request: web.Request) -> web.Response:
+    return await _members(request, transitive=False)
+
+
+@routes.get("/v1.0/groups/{group_id}/transitiveMembers", name="graph:group_transitive_members")
+async def group_transitive_members(request: web.Request) -> web.Response:
+    return await _members(request, transitive=True)

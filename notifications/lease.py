@@ -1,0 +1,163 @@
+"""Claiming queued rows (deliveries, channel posts) with a lease, shared by every replica.
+
+A row is claimed by writing who holds it (``claimed_by``) and until when (``claimed_until``).
+Nobody takes a row under an unexpired lease; a worker that dies (SIGKILL, a lost machine)
+leaves its rows to be taken again once the lease has run out. The holder renews the lease while
+it works, so a slow batch (a long Retry-After) is not taken over while it is still being sent.
+
+When Microsoft has accepted a call, the worker first writes a receipt on its rows
+(``claimed_by`` = ``besvaret:<worker>``), one quick UPDATE, and then the full outcome (attempt,
+record entry) in a larger transaction. A row with a receipt is never claimed for sending again:
+if its worker died before writing the outcome, the next worker writes it down as sent.
+
+On PostgreSQL the due rows are picked with ``SELECT … FOR UPDATE SKIP LOCKED``: replicas claiming
+at the same moment skip each other's rows instead of waiting on them or racing for them. SQLite
+(one process) takes the portable path: a conditional UPDATE on the rows picked, then reads back
+what it got.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
+
+from sqlalchemy import and_, not_, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import select
+
+from handleplaner.storage import is_postgresql, transaction
+
+from .models import QUEUED
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+ANSWERED = "besvaret:"  # claimed_by of rows Microsoft has accepted, outcome not yet written
+
+
+def holder_name(kind: str) -> str:
+    """Who holds a claim: the kind of worker, the machine and the process (so an operator, or
+    the crash bench, can tell which replica holds which rows), and a random part."""
+    host = socket.gethostname().split(".")[0][:20]
+    return f"{kind}-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # with a claim's 9: < 64
+
+
+def _free(model, now: datetime):
+    """Not held under a live lease, and not already accepted by Microsoft (a receipt)."""
+    return and_(or_(model.claimed_until.is_(None), model.claimed_until < now),
+                or_(model.claimed_by.is_(None), not_(model.claimed_by.startswith(ANSWERED))))
+
+
+def claim_due(engine: Engine, model, *, token: str, now: datetime, limit: int,
+              lease: timedelta = LEASE, where: Iterable = (), order_by: Iterable = ()) -> list[int]:
+    """Claim up to ``limit`` queued rows of ``model`` that are due and not held by anyone;
+    return their ids. ``token`` must be new for each claim (it marks the rows taken)."""
+    with transaction(engine) as session:
+        due = (select(model.id)
+               .where(model.state == QUEUED, model.next_attempt_at <= now, _free(model, now),
+                      *where)
+               .order_by(*(tuple(order_by) or (model.id,))).limit(limit))
+        if is_postgresql(engine):
+            due = due.with_for_update(skip_locked=True)
+        ids = list(session.exec(due))
+        if not ids:
+            return []
+        session.exec(update(model).where(model.id.in_(ids), model.state == QUEUED,
+                                         _free(model, now))
+                     .values(claimed_by=token, claimed_until=now + lease))
+        return sorted(session.exec(select(model.id).where(model.claimed_by == token)))
+
+
+def renew(engine: Engine, model, *, token: str, now: datetime, lease: timedelta = LEASE) -> int:
+    """Extend the lease on the rows this claim still holds (not yet settled); how many."""
+    with transaction(engine) as session:
+        result = session.exec(update(model).where(model.claimed_by == token,
+                                                  model.state == QUEUED)
+                              .values(claimed_until=now + lease))
+        return result.rowcount or 0
+
+
+def release(engine: Engine, model, ids: list[int]) -> None:
+    """Give back claimed rows that were never tried, so another worker takes them at once."""
+    if not ids:
+        return
+    with transaction(engine) as session:
+        session.exec(update(model).where(model.id.in_(ids), model.state == QUEUED)
+                     .values(claimed_by=None, claimed_until=None))
+
+
+def database_away(error: Exception) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a fail-over)."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+async def settle_surely(settle: Callable[[], None], *, patience: float,
+                        executor: Executor | None = None) -> None:
+    """Write the outcome of a call that has been made. If the database is away, keep the outcome
+    and try again for up to ``patience`` seconds (within the lease): an outcome lost here would
+    send the row again once the lease ran out."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + patience, 0.25
+    while True:
+        try:
+            await loop.run_in_executor(executor, settle)
+            return
+        except DBAPIError as error:
+            if not database_away(error) or loop.time() + delay > deadline:
+                raise
+            log.warning("the database is away; writing the outcome again in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class GroupCommit:
+    """Writes that come in while one is under way go together in the next (group commit): one
+    transaction for many outcomes keeps the gap between Microsoft's answer and our commit short
+    while the answers come fast. Up to ``parallel`` writes run at once (for rows that need no
+    common lock). ``write_many(items)`` runs in a thread; a group that fails is written again
+    one by one, so one bad item does not take the others with it."""
+
+    def __init__(self, write_many: Callable[[list], None], *, size: int, patience: float,
+                 parallel: int = 1):
+        self.write_many, self.size, self.patience = write_many, size, patience
+        self.parallel = parallel
+        # Threads of its own: a write must not wait behind the service's other blocking work.
+        self.executor = ThreadPoolExecutor(parallel, thread_name_prefix="gruppeskrivning")
+        self._waiting: list = []
+        self._writers: set[asyncio.Future] = set()
+
+    async def write(self, item) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        self._writers = {w for w in self._writers if not w.done()}
+        if len(self._writers) < self.parallel:
+            self._writers.add(asyncio.ensure_future(self._drain()))
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            group = self._waiting[:self.size]
+            del self._waiting[:self.size]
+            await self._write(group)
+
+    async def _write(self, group: list) -> None:
+        try:
+            await settle_surely(lambda: self.write_many([item for item, _ in group]),
+                                patience=self.patience, executor=self.executor)
+        except Exception as error:
+            if len(group) > 1:
+                for one in group:
+                    await self._write([one])
+                return
+            if not group[0][1].done():
+                group[0][1].set_exception(error)
+            return
+        for _, done in group:
+            if not done.done():
+                done.set_result(None)
