@@ -23,6 +23,7 @@ from handleplaner.clock import utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
+from notifications.conversations import keep_conversation
 from notifications.messages import alert_message
 from notifications.models import Alert, TeamsConversation
 
@@ -78,15 +79,13 @@ class BeredskabAgent(ActivityHandler):
             return directory.person_by_teams_id(session, aad_object_id)
 
     def _keep_conversation(self, person_id: str, conversation_id: str, service_url: str) -> None:
+        with Session(self.engine) as session:
+            known = session.get(TeamsConversation, person_id)
+            if known and (known.conversation_id, known.service_url) == (conversation_id,
+                                                                        service_url):
+                return  # the usual case: nothing to write
         with transaction(self.engine) as session:
-            existing = session.get(TeamsConversation, person_id)
-            if existing is None:
-                session.add(TeamsConversation(person_id=person_id, conversation_id=conversation_id,
-                                              service_url=service_url or "", created_at=utcnow()))
-            elif (existing.conversation_id, existing.service_url) != (conversation_id, service_url):
-                existing.conversation_id = conversation_id
-                existing.service_url = service_url or ""
-                session.add(existing)
+            keep_conversation(session, person_id, conversation_id, service_url, utcnow())
 
     async def _remember(self, turn_context: TurnContext):
         activity = turn_context.activity

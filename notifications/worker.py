@@ -38,6 +38,7 @@ from handleplaner.storage import transaction
 
 from . import lease as leases
 from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
+from .conversations import keep_conversation
 from .limits import BACKOFF_BASE, ChannelLimits, backoff
 from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
 from .messages import alert_message
@@ -405,14 +406,11 @@ class DeliveryWorker:
     def _keep_conversation(session: Session, known: dict[str, TeamsConversation], person_id: str,
                            conversation_id: str, now: datetime) -> None:
         existing = known.get(person_id)
-        if existing is None:
+        if existing is None or existing.conversation_id != conversation_id:
+            keep_conversation(session, person_id, conversation_id, "", now)
             known[person_id] = TeamsConversation(person_id=person_id,
                                                  conversation_id=conversation_id,
                                                  service_url="", created_at=now)
-            session.add(known[person_id])
-        elif existing.conversation_id != conversation_id:
-            existing.conversation_id = conversation_id
-            session.add(existing)
 
     @staticmethod
     def _record(delivery: Delivery, recipient: Recipient, outcome: str, result: DeliveryResult,
