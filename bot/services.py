@@ -20,6 +20,7 @@ from handleplaner.directory.models import Person
 from handleplaner.storage import alembic_config, exclusive, make_engine, upgrade_database
 from notifications.calendar import MeetingCalendar
 from notifications.channels.email import GraphMailChannel, graph_client
+from notifications.channels.teams_read_back import TeamsChatReadBack
 from notifications.channel_posts import ChannelPoster
 from notifications.channels.smtp import SmtpMailChannel
 from notifications.channels.teams_channel import TeamsChannelPoster
@@ -170,7 +171,9 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
                            max_attempts=settings.delivery_max_attempts)
     worker = DeliveryWorker(engine, channels, limits=limits, link_base=settings.public_url,
                             max_attempts=settings.delivery_max_attempts, channel_poster=poster,
-                            lease=timedelta(seconds=settings.delivery_lease_seconds))
+                            lease=timedelta(seconds=settings.delivery_lease_seconds),
+                            read_back=TeamsChatReadBack(graph_client(tokens, settings.graph_base_url),
+                                                        bot_app_id=settings.bot_app_id))
     services = Services(
         settings=settings, engine=engine, http=http, tokens=tokens, connectors=connectors,
         worker=worker,

@@ -7,6 +7,7 @@ from aiohttp import web
 from . import (
     calendar,
     channel_routes,
+    chat_routes,
     connector_routes,
     graph_routes,
     group_routes,
@@ -31,7 +32,7 @@ def create_emulator_app(emulator: Emulator) -> web.Application:
     app = web.Application(middlewares=[base_url_middleware, api_middleware], client_max_size=MAX_BODY_BYTES)
     app[EMULATOR] = emulator
     # Fixed paths first: `/{tenant}/...` must not swallow them.
-    for module in (ops_routes, openid_routes, graph_routes, group_routes, calendar, connector_routes, page_routes, channel_routes, sign_in_routes, token_routes):
+    for module in (ops_routes, openid_routes, graph_routes, group_routes, chat_routes, calendar, connector_routes, page_routes, channel_routes, sign_in_routes, token_routes):
         app.router.add_routes(module.routes)
     return app
 

@@ -48,6 +48,10 @@ class MicrosoftQuotas:
     def graph_request_uses(self, app_id: str, mailbox: str) -> list[Use]:
         return [Use(self.graph_app, app_id), Use(self.graph_mailbox, (app_id, mailbox))]
 
+    def graph_app_use(self, app_id: str) -> Use:
+        """Any Graph request of the app (the global limit per app)."""
+        return Use(self.graph_app, app_id)
+
     def identity_read_uses(self, app_id: str, tenant_id: str, units: int, users: int) -> list[Use]:
         """A directory read costing `units` resource units, in a tenant of `users` users."""
         return [Use(self.graph_app, app_id), Use(self.identity[tenant_size(users)], (app_id, tenant_id), units)]

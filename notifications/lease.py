@@ -54,23 +54,32 @@ def _free(model, now: datetime):
 
 
 def claim_due(engine: Engine, model, *, token: str, now: datetime, limit: int,
-              lease: timedelta = LEASE, where: Iterable = (), order_by: Iterable = ()) -> list[int]:
+              lease: timedelta = LEASE, where: Iterable = (), order_by: Iterable = (),
+              held_before: set[int] | None = None) -> list[int]:
     """Claim up to ``limit`` queued rows of ``model`` that are due and not held by anyone;
-    return their ids. ``token`` must be new for each claim (it marks the rows taken)."""
+    return their ids. ``token`` must be new for each claim (it marks the rows taken).
+
+    ``held_before`` receives the ids among them whose earlier claim ran out without an answer
+    (its worker died, perhaps in the middle of a call Microsoft had taken)."""
     with transaction(engine) as session:
-        due = (select(model.id)
+        due = (select(model.id, model.claimed_by)
                .where(model.state == QUEUED, model.next_attempt_at <= now, _free(model, now),
                       *where)
                .order_by(*(tuple(order_by) or (model.id,))).limit(limit))
         if is_postgresql(engine):
             due = due.with_for_update(skip_locked=True)
-        ids = list(session.exec(due))
-        if not ids:
+        rows = list(session.exec(due))
+        if not rows:
             return []
+        ids = [row_id for row_id, _ in rows]
         session.exec(update(model).where(model.id.in_(ids), model.state == QUEUED,
                                          _free(model, now))
                      .values(claimed_by=token, claimed_until=now + lease))
-        return sorted(session.exec(select(model.id).where(model.claimed_by == token)))
+        claimed = sorted(session.exec(select(model.id).where(model.claimed_by == token)))
+        if held_before is not None:
+            taken = set(claimed)
+            held_before.update(row_id for row_id, holder in rows if holder and row_id in taken)
+        return claimed
 
 
 def renew(engine: Engine, model, *, token: str, now: datetime, lease: timedelta = LEASE) -> int:

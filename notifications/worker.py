@@ -38,6 +38,7 @@ from handleplaner.storage import transaction
 
 from . import lease as leases
 from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
+from .channels.teams_read_back import ReadBackFailed
 from .conversations import keep_conversation
 from .limits import BACKOFF_BASE, ChannelLimits, backoff
 from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
@@ -63,6 +64,9 @@ class Job:
     message: AlertMessage
     earlier_cards: dict[str, tuple[str, str, dict]] = field(default_factory=dict)
     incident_id: int | None = None  # for the log lines
+    # An earlier claim of these rows ran out unanswered: the call may have reached Microsoft.
+    interrupted: bool = False
+    queued_at: datetime | None = None
 
 
 @dataclass
@@ -80,8 +84,10 @@ class DeliveryWorker:
                  limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
                  batch_size: int = 2000, clock: Callable[[], datetime] = utcnow,
                  seed: int | None = None, backoff_base: float = BACKOFF_BASE,
-                 channel_poster=None, lease: timedelta = LEASE) -> None:
+                 channel_poster=None, lease: timedelta = LEASE, read_back=None) -> None:
         self.engine = engine
+        self.read_back = read_back  # TeamsChatReadBack: was an interrupted card posted after all?
+        self.interrupted: set[int] = set()  # rows of this round whose earlier claim ran out
         self.channels = channels
         self.limits = limits
         self.link_base = link_base.rstrip("/")
@@ -108,11 +114,12 @@ class DeliveryWorker:
     # Claiming ----------------------------------------------------------------------------
     def claim(self) -> list[int]:
         self.claim_token = f"{self.name}:{uuid.uuid4().hex[:8]}"
+        self.interrupted = set()
         return leases.claim_due(
             self.engine, Delivery, token=self.claim_token, now=self.clock(),
             limit=self.batch_size, lease=self.lease,
             where=[Delivery.channel.in_(list(self.channels))],
-            order_by=[Delivery.next_attempt_at, Delivery.id])
+            order_by=[Delivery.next_attempt_at, Delivery.id], held_before=self.interrupted)
 
     def renew_lease(self) -> int:
         """Hold on to the rows of the round under way a lease longer."""
@@ -160,7 +167,9 @@ class DeliveryWorker:
                     message=messages[alert_id],
                     earlier_cards={d.person_id: earlier[alert_id][d.person_id] for d in chunk
                                    if d.person_id in earlier.get(alert_id, {})},
-                    incident_id=chunk[0].incident_id))
+                    incident_id=chunk[0].incident_id,
+                    interrupted=any(d.id in self.interrupted for d in chunk),
+                    queued_at=min(d.created_at for d in chunk)))
         return jobs
 
     @staticmethod
@@ -211,7 +220,16 @@ class DeliveryWorker:
                                answered: Callable[[], None] | None = None) -> int:
         started = asyncio.get_running_loop().time()
         try:
-            result = await self.channels[job.channel].send(job.message, job.recipients)
+            result = await self._delivered_before(job)
+            if result is None:
+                result = await self.channels[job.channel].send(job.message, job.recipients)
+        except ReadBackFailed as error:
+            # Neither sent nor known not to be: leave the row under this claim. When the lease
+            # has run out it is taken again, still as interrupted, and asked about again.
+            log.warning("could not read back an interrupted Teams delivery: %s", error)
+            if answered is not None:
+                answered()
+            return 0
         except Exception as error:  # a bug in a channel must not stop the worker
             log.exception("channel %s failed", job.channel)
             result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
@@ -227,6 +245,24 @@ class DeliveryWorker:
         if result.ok and job.earlier_cards:
             await self._replace_earlier_cards(job, limits)
         return len(job.delivery_ids)
+
+    async def _delivered_before(self, job: Job) -> DeliveryResult | None:
+        """For an interrupted Teams delivery: the card found in the person's chat (written down
+        as sent), or None when it is not there and must be sent. Teams takes no idempotency key,
+        so this read-back is what keeps a crash from alerting a person twice."""
+        if not job.interrupted or job.channel != "teams" or self.read_back is None:
+            return None
+        (recipient,) = job.recipients
+        if not recipient.teams_user_id:
+            return None
+        found = await self.read_back.find_card(recipient.teams_user_id, job.alert_id,
+                                               job.queued_at or self.clock())
+        if found is None:
+            return None
+        log.info("an interrupted Teams delivery had arrived: card %s found in the chat", found)
+        return DeliveryResult(ok=True, status_code=200, provider_message_id=found,
+                              conversation_id=recipient.conversation_id,
+                              error="fundet i Teams-chatten efter et afbrudt kald")
 
     def release(self, delivery_ids: list[int]) -> None:
         """Give back claimed rows that were never tried, so another worker takes them at once."""

@@ -1,0 +1,114 @@
+"""An interrupted Teams delivery (its worker died mid-call, so nobody knows whether Teams took
+the card) is read back from the person's chat through Graph before it is sent again: a card
+that is there is written down as sent, a card that is not is sent, once. When Graph cannot
+answer, the row is neither sent nor given up: it is asked about again after its lease."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from handleplaner.clock import utcnow
+from handleplaner.directory import queries as directory
+from handleplaner.storage import transaction
+from m365emulator.faults import Faults
+from notifications.models import QUEUED, SENT, Delivery, DeliveryAttempt
+
+from tests.service.helpers import DEMO, noerrebro, secretariat_member, shooting
+
+
+def cards(emulator, user_id: str, alert_id: int) -> list[dict]:
+    marker = f'"varsel-{alert_id}"'
+    return [e for e in emulator.chats.get(user_id, [])
+            if not e.get("deleted") and marker in str(e["activity"]).replace("'", '"')]
+
+
+def interrupt(engine, delivery_id: int) -> None:
+    """Put the row back as a worker that died in the middle of its call leaves it."""
+    past = utcnow() - timedelta(minutes=5)
+    with transaction(engine) as session:
+        row = session.get(Delivery, delivery_id)
+        row.state, row.sent_at, row.provider_message_id = QUEUED, None, None
+        row.claimed_by, row.claimed_until = "worker-dead-1-abcdef:0badf00d", past
+        row.next_attempt_at = past
+        session.add(row)
+
+
+async def sent_alert(service) -> tuple[int, list[Delivery], dict]:
+    engine = service.engine
+    secretary = secretariat_member(engine)
+    created = await service.client.post("/api/incidents", headers={DEMO: secretary.id},
+                                        json=shooting(noerrebro(engine)))
+    assert created.status == 201, await created.text()
+    incident = await created.json()
+    await service.services.worker.run_until_idle(timeout=60)
+    with Session(engine) as session:
+        rows = list(session.exec(select(Delivery).where(
+            Delivery.incident_id == incident["id"], Delivery.channel == "teams")
+            .order_by(Delivery.id)))
+        people = {p.id: p for p in directory.list_people(session)}
+    assert len(rows) >= 3 and all(d.state == SENT for d in rows)
+    return rows[0].alert_id, rows, people
+
+
+async def test_a_card_already_in_the_chat_is_not_sent_again(service):
+    emulator, engine, worker = service.emulator, service.engine, service.services.worker
+    alert_id, rows, people = await sent_alert(service)
+    first = rows[0]
+    user = people[first.person_id].teams_user_id
+    assert len(cards(emulator, user, alert_id)) == 1
+    interrupt(engine, first.id)
+    posts_before = sum(1 for r in emulator.requests if r["api"] == "bot" and r["method"] == "POST")
+
+    await worker.run_until_idle(timeout=30)
+
+    assert len(cards(emulator, user, alert_id)) == 1  # not twice
+    reads = [r["path"] for r in emulator.requests if r["api"] == "graph" and "/chats/" in r["path"]]
+    assert reads and all(r.endswith("/messages") for r in reads)
+    posts_after = sum(1 for r in emulator.requests if r["api"] == "bot" and r["method"] == "POST")
+    assert posts_after == posts_before
+    with Session(engine) as session:
+        row = session.get(Delivery, first.id)
+        assert row.state == SENT and row.claimed_by is None
+        assert row.provider_message_id == cards(emulator, user, alert_id)[0]["id"]
+        last = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == first.id)
+                            .order_by(DeliveryAttempt.id.desc())).first()
+        assert last.outcome == "sendt" and "fundet i Teams-chatten" in last.error
+
+
+async def test_a_card_that_never_arrived_is_sent_once(service):
+    emulator, engine, worker = service.emulator, service.engine, service.services.worker
+    alert_id, rows, people = await sent_alert(service)
+    second = rows[1]
+    user = people[second.person_id].teams_user_id
+    # The call never reached Teams: the chat does not hold the card.
+    emulator.chats[user] = [e for e in emulator.chats[user] if e not in cards(emulator, user, alert_id)]
+    interrupt(engine, second.id)
+
+    await worker.run_until_idle(timeout=30)
+
+    assert len(cards(emulator, user, alert_id)) == 1
+    with Session(engine) as session:
+        assert session.get(Delivery, second.id).state == SENT
+
+
+async def test_when_graph_cannot_say_the_row_waits_and_is_asked_about_again(service):
+    emulator, engine, worker = service.emulator, service.engine, service.services.worker
+    alert_id, rows, people = await sent_alert(service)
+    third = rows[2]
+    user = people[third.person_id].teams_user_id
+    interrupt(engine, third.id)
+    emulator.set_faults(Faults.from_json({"apis": ["graph"], "error_rate": 1.0,
+                                          "error_status": [503]}), seed=3)
+    await worker.run_once()
+    with Session(engine) as session:
+        row = session.get(Delivery, third.id)
+        assert row.state == QUEUED and row.claimed_by.startswith(worker.name)  # held, not sent
+    assert len(cards(emulator, user, alert_id)) == 1
+
+    emulator.clear_faults()
+    interrupt(engine, third.id)  # its lease has run out
+    await worker.run_until_idle(timeout=30)
+    assert len(cards(emulator, user, alert_id)) == 1
+    with Session(engine) as session:
+        assert session.get(Delivery, third.id).state == SENT
