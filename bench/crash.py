@@ -36,11 +36,12 @@ The last line is the result:
     crash recipients=N lost=L duplicated=D
 
 Targets: L = 0, D = 0. A call Microsoft had accepted is written down at once (a receipt), and a
-row with a receipt is never sent again. But the Bot Connector and Graph ``sendMail`` take no
+row with a receipt is never sent again. The Bot Connector and Graph ``sendMail`` take no
 idempotency key, so a call Microsoft received in the instant the replica died (in flight, or
-answered and its receipt not yet committed) is made again after the lease: the bench reports
-those honestly, with how long before the kill each first copy's call ended (negative: after it).
-See docs/architecture.md, "Several replicas".
+answered and its receipt not yet committed) is read back (the person's chat, the Sent Items)
+before it is made again. A duplicate that still happens is reported with how long before the
+kill its first copy's call ended (negative: after it). See docs/architecture.md, "Several
+replicas".
 """
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from handleplaner.directory.models import Person
 from handleplaner.storage import alembic_config, exclusive, make_engine, upgrade_database
 from notifications.calendar import MeetingCalendar
 from notifications.channels.email import GraphMailChannel, graph_client
+from notifications.channels.mail_read_back import SentItemsReadBack
 from notifications.channels.teams_read_back import TeamsChatReadBack
 from notifications.channel_posts import ChannelPoster
 from notifications.channels.smtp import SmtpMailChannel
@@ -142,6 +143,13 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
     }
 
 
+def read_backs(tokens: ClientCredentialsTokens, settings: Settings) -> dict:
+    """How the worker finds out whether an interrupted call reached Microsoft, per channel."""
+    graph = graph_client(tokens, settings.graph_base_url)
+    return {"teams": TeamsChatReadBack(graph, bot_app_id=settings.bot_app_id),
+            "email": SentItemsReadBack(graph, sender=settings.sender_mailbox)}
+
+
 async def build_services(settings: Settings, *, engine: Engine | None = None,
                          start_worker: bool = True) -> Services:
     engine = engine or await asyncio.to_thread(prepare_database, settings)
@@ -172,8 +180,7 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
     worker = DeliveryWorker(engine, channels, limits=limits, link_base=settings.public_url,
                             max_attempts=settings.delivery_max_attempts, channel_poster=poster,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
-                            read_back=TeamsChatReadBack(graph_client(tokens, settings.graph_base_url),
-                                                        bot_app_id=settings.bot_app_id))
+                            read_back=read_backs(tokens, settings))
     services = Services(
         settings=settings, engine=engine, http=http, tokens=tokens, connectors=connectors,
         worker=worker,

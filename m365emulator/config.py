@@ -10,7 +10,7 @@ DEFAULT_BOT_APP_ID = "11111111-1111-1111-1111-111111111111"
 DEFAULT_BOT_APP_SECRET = "emulator-bot-secret"
 # The Graph application permissions (app roles) granted to the app and put in its tokens' `roles`.
 DEFAULT_GRAPH_PERMISSIONS = ("Mail.Send", "Calendars.ReadWrite", "GroupMember.Read.All", "User.Read.All",
-                             "Chat.Read.All", "TeamsAppInstallation.ReadForUser.All")
+                             "Chat.Read.All", "TeamsAppInstallation.ReadForUser.All", "Mail.Read")
 # Graph's largest page for group members (`$top` up to 999).
 MAX_MEMBERS_PAGE = 999
 

@@ -1,11 +1,14 @@
-"""Microsoft Graph (Outlook mail): `POST /v1.0/users/{user}/sendMail` and `GET /v1.0/users/{user}/messages`."""
+"""Microsoft Graph (Outlook mail): `POST /v1.0/users/{user}/sendMail`, `GET /v1.0/users/{user}/messages`
+and a well-known folder's messages (`GET /v1.0/users/{user}/mailFolders/sentitems/messages`)."""
 
 from __future__ import annotations
+
+import re
 
 from aiohttp import web
 
 from .http_common import emulator_of, graph_error, note, read_json
-from .mail import MailRejected, graph_message, parse_send_mail
+from .mail import MailRejected, graph_message, graph_recipients, parse_send_mail
 from .tokens import GRAPH_APP_ID, GRAPH_RESOURCE, TokenRejected, app_id_of
 
 routes = web.RouteTableDef()
@@ -104,5 +107,67 @@ async def list_messages(request: web.Request) -> web.Response:
     page = messages[skip : skip + top]
     body: dict = {"value": [graph_message(m) for m in page]}
     if skip + top < len(messages):
+        body["@odata.nextLink"] = str(request.url.update_query({"$top": str(top), "$skip": str(skip + top)}))
+    return web.json_response(body)
+
+
+MAIL_READ_PERMISSIONS = frozenset({"Mail.Read", "Mail.ReadWrite"})  # extended properties need more than ReadBasic
+WELL_KNOWN_FOLDERS = {"sentitems": "sent", "inbox": "inbox"}
+EXTENDED_FILTER = re.compile(
+    r"^\s*singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*\1/id eq '([^']+)' and \1/value eq '([^']*)'\s*\)\s*$",
+    re.IGNORECASE,
+)
+
+
+@routes.get("/v1.0/users/{user}/mailFolders/{folder}/messages", name="graph:folder_messages")
+async def list_folder_messages(request: web.Request) -> web.Response:
+    """A well-known folder's messages (`sentitems`: what the mailbox sent with saveToSentItems,
+    Bcc included), newest first; `$filter` on a single-value extended property, `$select`,
+    `$top` and `$skip`. Needs Mail.Read (Mail.ReadBasic does not reach extended properties)."""
+    emulator = emulator_of(request)
+    claims = _authorize(request)
+    if isinstance(claims, web.Response):
+        return claims
+    if not set(claims.get("roles") or []) & MAIL_READ_PERMISSIONS:
+        return graph_error(request, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    mailbox = emulator.mailbox_address(request.match_info["user"])
+    refused = _count_request(request, app_id_of(claims) or "", mailbox)
+    if refused:
+        return refused
+    folder = WELL_KNOWN_FOLDERS.get(request.match_info["folder"].lower())
+    if folder is None:
+        return graph_error(request, 404, "ErrorInvalidIdMalformed", "Id is malformed.")
+    query = request.query
+    try:
+        top = int(query.get("$top", "10"))
+        skip = int(query.get("$skip", "0"))
+    except ValueError:
+        return graph_error(request, 400, "BadRequest", "Invalid $top or $skip.")
+    if not 1 <= top <= 1000 or skip < 0:
+        return graph_error(request, 400, "BadRequest", "$top must be between 1 and 1000.")
+    wanted = None
+    if query.get("$filter"):
+        match = EXTENDED_FILTER.match(query["$filter"])
+        if match is None:
+            return graph_error(request, 400, "ErrorInvalidUrlQueryFilter",
+                               "The emulator filters only on a single-value extended property's id and value.")
+        wanted = (match.group(2), match.group(3))
+    stored = emulator.sent_items.get(mailbox, []) if folder == "sent" else emulator.mailboxes.get(mailbox, [])
+    items = [m for m in reversed(stored)
+             if wanted is None or (m.get("extended_properties") or {}).get(wanted[0]) == wanted[1]]
+    page = items[skip : skip + top]
+    selected = [name.strip() for name in query.get("$select", "").split(",") if name.strip()]
+    values = []
+    for item in page:
+        message = graph_message(item)
+        if folder == "sent":
+            message["ccRecipients"] = graph_recipients(item.get("cc", []))
+            message["bccRecipients"] = graph_recipients(item.get("bcc", []))
+        if selected:
+            message = {k: v for k, v in message.items() if k == "id" or k in selected}
+        values.append(message)
+    note(request, folder=folder, found=len(items))
+    body: dict = {"value": values}
+    if skip + top < len(items):
         body["@odata.nextLink"] = str(request.url.update_query({"$top": str(top), "$skip": str(skip + top)}))
     return web.json_response(body)

@@ -44,6 +44,8 @@ class OutgoingMail:
     attachments: list[str] = field(default_factory=list)
     importance: str = "normal"
     save_to_sent_items: bool = True
+    # singleValueExtendedProperties: property id (as given) -> value
+    extended_properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def recipient_count(self) -> int:
@@ -82,6 +84,23 @@ def _attachments(message: dict) -> list[str]:
     return names
 
 
+# A single-value extended property's id: "{type} {guid} Name {name}" or "{type} 0x{tag}".
+PROPERTY_ID = re.compile(
+    r"^(String|Integer|Boolean|SystemTime|Binary|Long|Double|Currency|CLSID|Short|Float) "
+    r"(\{[0-9a-fA-F-]{36}\} (Name \S.*|Id 0x[0-9a-fA-F]+)|0x[0-9a-fA-F]{1,4})$")
+
+
+def _extended_properties(message: dict) -> dict[str, str]:
+    properties = {}
+    for item in field_of(message, "singleValueExtendedProperties") or []:
+        property_id = field_of(item, "id") if isinstance(item, dict) else None
+        value = field_of(item, "value") if isinstance(item, dict) else None
+        if not isinstance(property_id, str) or not PROPERTY_ID.match(property_id) or not isinstance(value, str):
+            raise MailRejected("ErrorInvalidProperty", f"The extended property '{property_id}' is not valid.")
+        properties[property_id] = value
+    return properties
+
+
 def parse_send_mail(payload: object) -> OutgoingMail:
     """Validate a sendMail body (either casing) as Graph does; raise MailRejected if Graph would 400."""
     if not isinstance(payload, dict):
@@ -104,6 +123,7 @@ def parse_send_mail(payload: object) -> OutgoingMail:
         attachments=_attachments(message),
         importance=str(field_of(message, "importance") or "normal"),
         save_to_sent_items=field_of(payload, "saveToSentItems", True) is not False,
+        extended_properties=_extended_properties(message),
     )
     if mail.recipient_count == 0:
         raise MailRejected("ErrorInvalidRecipients", "At least one recipient is required, but none were found.")
@@ -144,7 +164,7 @@ def mailbox_copies(mail: OutgoingMail, *, sender: str, sender_name: str = "") ->
     return list(copies.items())
 
 
-def _graph_recipients(addresses: list[str]) -> list[dict]:
+def graph_recipients(addresses: list[str]) -> list[dict]:
     return [{"emailAddress": {"address": address, "name": address}} for address in addresses]
 
 
@@ -166,7 +186,7 @@ def graph_message(message: dict) -> dict:
         "isRead": False,
         "from": sender,
         "sender": sender,
-        "toRecipients": _graph_recipients(message.get("to", [])),
-        "ccRecipients": _graph_recipients(message.get("cc", [])),
+        "toRecipients": graph_recipients(message.get("to", [])),
+        "ccRecipients": graph_recipients(message.get("cc", [])),
         "bccRecipients": [],
     }

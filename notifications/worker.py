@@ -7,8 +7,10 @@ rows that are taken again when the lease runs out. The worker renews the lease w
 When Microsoft accepts a call the worker writes a receipt on the rows at once, then the outcome
 (``DeliveryAttempt``, the incident's record) with others in one transaction; a row with a
 receipt is never sent again, and a dead worker's receipts are written down as sent by the next
-(``settle_answered``). Delivery is at least once: only a call Microsoft received in the instant
-its worker died (in flight, or answered before the receipt's commit) is made again.
+(``settle_answered``). A call Microsoft received in the instant its worker died (in flight, or
+answered before the receipt's commit) leaves an *interrupted* row; before it is sent again the
+worker reads back from Microsoft whether it arrived (``channels/read_back.py``), so a crash
+alerts nobody twice.
 
 Retry rules: 429 waits the provider's Retry-After (and holds the whole channel back that long);
 a transient fault (5xx, timeout, dropped connection) waits an exponential backoff with jitter; a
@@ -22,7 +24,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -38,7 +40,7 @@ from handleplaner.storage import transaction
 
 from . import lease as leases
 from .channels.base import AlertMessage, Channel, DeliveryResult, Recipient
-from .channels.teams_read_back import ReadBackFailed
+from .channels.read_back import ReadBack, ReadBackFailed
 from .conversations import keep_conversation
 from .limits import BACKOFF_BASE, ChannelLimits, backoff
 from .models import FAILED, QUEUED, SENT, Alert, Delivery, DeliveryAttempt, TeamsConversation
@@ -51,6 +53,9 @@ SETTLE_GROUP = 10  # outcomes per transaction: bounds how long the incident stay
 # (a card press waits for it), while one transaction still writes many outcomes
 SECOND_ROUTE = "smtp"
 CHANNEL_NAMES = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
+# The note on an attempt that found an interrupted call's delivery instead of making it again.
+FOUND_AGAIN = {"teams": "fundet i Teams-chatten efter et afbrudt kald",
+               "email": "fundet i Sendt post efter et afbrudt kald"}
 
 
 @dataclass
@@ -84,9 +89,11 @@ class DeliveryWorker:
                  limits: dict[str, ChannelLimits], link_base: str, max_attempts: int = 6,
                  batch_size: int = 2000, clock: Callable[[], datetime] = utcnow,
                  seed: int | None = None, backoff_base: float = BACKOFF_BASE,
-                 channel_poster=None, lease: timedelta = LEASE, read_back=None) -> None:
+                 channel_poster=None, lease: timedelta = LEASE,
+                 read_back: dict[str, ReadBack] | None = None) -> None:
         self.engine = engine
-        self.read_back = read_back  # TeamsChatReadBack: was an interrupted card posted after all?
+        # Per channel: did an interrupted call reach Microsoft after all? (channels/read_back.py)
+        self.read_back = dict(read_back or {})
         self.interrupted: set[int] = set()  # rows of this round whose earlier claim ran out
         self.channels = channels
         self.limits = limits
@@ -220,15 +227,18 @@ class DeliveryWorker:
                                answered: Callable[[], None] | None = None) -> int:
         started = asyncio.get_running_loop().time()
         try:
-            result = await self._delivered_before(job)
-            if result is None:
-                result = await self.channels[job.channel].send(job.message, job.recipients)
+            arrived, rest = await self._read_back(job)
+            for done, found in arrived:
+                await self._write_outcome(done, found, 0.0, limits)
+            if rest is None:
+                return len(job.delivery_ids)
+            job = rest
+            result = await self.channels[job.channel].send(job.message, job.recipients)
         except ReadBackFailed as error:
-            # Neither sent nor known not to be: leave the row under this claim. When the lease
-            # has run out it is taken again, still as interrupted, and asked about again.
-            log.warning("could not read back an interrupted Teams delivery: %s", error)
-            if answered is not None:
-                answered()
+            # Neither sent nor known not to be: leave the rows under this claim. When the lease
+            # has run out they are taken again, still as interrupted, and asked about again.
+            log.warning("could not read back an interrupted delivery via %s: %s", job.channel,
+                        error)
             return 0
         except Exception as error:  # a bug in a channel must not stop the worker
             log.exception("channel %s failed", job.channel)
@@ -239,30 +249,51 @@ class DeliveryWorker:
         if result.throttled and limits:
             limits.pause(result.retry_after or 1.0)
         duration = (asyncio.get_running_loop().time() - started) * 1000
+        await self._write_outcome(job, result, duration, limits)
+        return len(job.delivery_ids)
+
+    async def _write_outcome(self, job: Job, result: DeliveryResult, duration: float,
+                             limits: ChannelLimits | None) -> None:
         if result.ok:  # at once: a row Microsoft accepted must not be sent again after a crash
             await self._receipts.write((job, result))
         await self._outcomes.write((job, result, duration))
         if result.ok and job.earlier_cards:
             await self._replace_earlier_cards(job, limits)
-        return len(job.delivery_ids)
 
-    async def _delivered_before(self, job: Job) -> DeliveryResult | None:
-        """For an interrupted Teams delivery: the card found in the person's chat (written down
-        as sent), or None when it is not there and must be sent. Teams takes no idempotency key,
-        so this read-back is what keeps a crash from alerting a person twice."""
-        if not job.interrupted or job.channel != "teams" or self.read_back is None:
-            return None
-        (recipient,) = job.recipients
-        if not recipient.teams_user_id:
-            return None
-        found = await self.read_back.find_card(recipient.teams_user_id, job.alert_id,
-                                               job.queued_at or self.clock())
-        if found is None:
-            return None
-        log.info("an interrupted Teams delivery had arrived: card %s found in the chat", found)
-        return DeliveryResult(ok=True, status_code=200, provider_message_id=found,
-                              conversation_id=recipient.conversation_id,
-                              error="fundet i Teams-chatten efter et afbrudt kald")
+    async def _read_back(self, job: Job) -> tuple[list[tuple[Job, DeliveryResult]], Job | None]:
+        """For an interrupted call: what Microsoft shows had arrived (each part with its result,
+        written down as sent) and the part still to send (None if nothing is). Neither channel
+        takes an idempotency key; this read-back keeps a crash from alerting a person twice."""
+        reader = self.read_back.get(job.channel) if job.interrupted else None
+        if reader is None:
+            return [], job
+        found = await reader.delivered(job.alert_id, job.recipients, job.queued_at or self.clock())
+        if not found:
+            return [], job
+        parts: dict[str | None, list[tuple[int, Recipient]]] = defaultdict(list)
+        rest: list[tuple[int, Recipient]] = []
+        for delivery_id, recipient in zip(job.delivery_ids, job.recipients):
+            if recipient.person_id in found:
+                parts[found[recipient.person_id]].append((delivery_id, recipient))
+            else:
+                rest.append((delivery_id, recipient))
+        log.info("an interrupted delivery via %s had arrived for %d of %d recipients", job.channel,
+                 len(found), len(job.recipients))
+        arrived = [(replace(job, delivery_ids=[i for i, _ in pairs],
+                            recipients=[r for _, r in pairs],
+                            earlier_cards={p: c for p, c in job.earlier_cards.items()
+                                           if p in {r.person_id for _, r in pairs}}),
+                    DeliveryResult(ok=True, status_code=200, provider_message_id=provider_id,
+                                   conversation_id=(pairs[0][1].conversation_id
+                                                    if job.channel == "teams" else None),
+                                   error=FOUND_AGAIN.get(job.channel)))
+                   for provider_id, pairs in parts.items()]
+        if not rest:
+            return arrived, None
+        return arrived, replace(job, delivery_ids=[i for i, _ in rest],
+                                recipients=[r for _, r in rest],
+                                earlier_cards={p: c for p, c in job.earlier_cards.items()
+                                               if p in {r.person_id for _, r in rest}})
 
     def release(self, delivery_ids: list[int]) -> None:
         """Give back claimed rows that were never tried, so another worker takes them at once."""

@@ -29,6 +29,7 @@ from msgraph_core import GraphClientFactory
 
 from ..tokens import GRAPH_SCOPE, ClientCredentialsTokens, TokenError
 from .base import AlertMessage, DeliveryResult, Recipient
+from .mail_read_back import alert_property
 
 
 class _GraphTokens(AccessTokenProvider):
@@ -99,8 +100,10 @@ class GraphMailChannel:
                                             name=name, content_type=content_type,
                                             content_bytes=content)
                              for name, content_type, content in message.attachments] or None,
+                # Found again in Sent Items if this call is interrupted (mail_read_back.py).
+                single_value_extended_properties=[alert_property(message.alert_id)],
             ),
-            save_to_sent_items=False,
+            save_to_sent_items=True,
         )
         try:
             await self._client.users.by_user_id(self.sender).send_mail.post(body)

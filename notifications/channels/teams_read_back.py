@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
+from typing import Sequence
 
 import httpx
 from kiota_abstractions.api_error import APIError
@@ -27,17 +28,14 @@ from msgraph.generated.users.item.teamwork.installed_apps.installed_apps_request
 )
 
 from ..tokens import TokenError
+from .base import Recipient
+from .read_back import ReadBackFailed, graph_time
 
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 PAGE = 50  # Graph's largest page of chat messages
 MAX_PAGES = 10  # a personal chat with the bot holds few cards since a delivery was queued
-SLACK = timedelta(minutes=1)  # clocks of Microsoft and ours differ a little
-
-
-class ReadBackFailed(Exception):
-    """Graph could not say (an error, throttling, no connection): ask again later, never guess."""
 
 
 def card_marker(alert_id: int) -> str:
@@ -66,6 +64,16 @@ class TeamsChatReadBack:
     def __init__(self, client: GraphServiceClient, *, bot_app_id: str) -> None:
         self._client = client
         self.bot_app_id = bot_app_id.lower()
+
+    async def delivered(self, alert_id: int, recipients: Sequence[Recipient],
+                        since: datetime) -> dict[str, str | None]:
+        found = {}
+        for recipient in recipients:
+            if recipient.teams_user_id:
+                card = await self.find_card(recipient.teams_user_id, alert_id, since)
+                if card is not None:
+                    found[recipient.person_id] = card
+        return found
 
     async def find_card(self, teams_user_id: str, alert_id: int, since: datetime) -> str | None:
         """The id of the alert's card in the person's chat with the bot, or None if it is not
@@ -98,10 +106,9 @@ class TeamsChatReadBack:
 
     async def _card_in_chat(self, chat_id: str, alert_id: int, since: datetime) -> str | None:
         messages = self._client.chats.by_chat_id(chat_id).messages
-        after = (since.replace(tzinfo=since.tzinfo or timezone.utc) - SLACK).astimezone(timezone.utc)
         query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
             top=PAGE, orderby=["createdDateTime desc"],
-            filter=f"createdDateTime gt {after.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+            filter=f"createdDateTime gt {graph_time(since)}")
         page = await messages.get(request_configuration=RequestConfiguration(query_parameters=query))
         for _ in range(MAX_PAGES):
             if page is None:

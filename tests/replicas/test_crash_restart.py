@@ -4,8 +4,9 @@ delivers them. Calls Microsoft had accepted when the replica died (their receipt
 outcome not) are written down as sent, not sent again. In the end every (alert, person,
 channel) was delivered exactly once.
 
-What no test can make safe: a kill in the instant between Microsoft's answer and the receipt's
-commit (milliseconds) sends that row again; bench/crash.py measures it."""
+The recording channel here cannot be read back, so a kill in the instant between Microsoft's
+answer and the receipt's commit would send that row again; test_read_back.py shows the read-back
+from Microsoft that prevents it, and bench/crash.py measures the whole."""
 from __future__ import annotations
 
 import asyncio

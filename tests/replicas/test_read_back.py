@@ -112,3 +112,46 @@ async def test_when_graph_cannot_say_the_row_waits_and_is_asked_about_again(serv
     assert len(cards(emulator, user, alert_id)) == 1
     with Session(engine) as session:
         assert session.get(Delivery, third.id).state == SENT
+
+
+def mails(emulator, address: str, subject: str) -> int:
+    return sum(1 for m in emulator.mailboxes.get(address.lower(), []) if m["subject"] == subject)
+
+
+async def test_an_interrupted_mail_goes_only_to_those_sent_items_do_not_name(service):
+    emulator, engine, worker = service.emulator, service.engine, service.services.worker
+    secretary = secretariat_member(engine)
+    created = await service.client.post("/api/incidents", headers={DEMO: secretary.id},
+                                         json=shooting(noerrebro(engine)))
+    incident = await created.json()
+    await worker.run_until_idle(timeout=60)
+    with Session(engine) as session:
+        rows = list(session.exec(select(Delivery).where(
+            Delivery.incident_id == incident["id"], Delivery.channel == "email")
+            .order_by(Delivery.id)))
+        people = {p.id: p for p in directory.list_people(session)}
+    assert len(rows) >= 2 and all(d.state == SENT for d in rows)
+    arrived, missing = (people[rows[0].person_id].email, people[rows[1].person_id].email)
+    (sent,) = [m for items in emulator.sent_items.values() for m in items
+               if missing in m["bcc"]]
+    subject = sent["subject"]
+    assert sent["extended_properties"] and mails(emulator, arrived, subject) == 1
+    # The second person's copy never went out (another message, lost with its worker).
+    sent["bcc"].remove(missing)
+    emulator.mailboxes[missing.lower()] = [m for m in emulator.mailboxes[missing.lower()]
+                                           if m["subject"] != subject]
+    interrupt(engine, rows[0].id)
+    interrupt(engine, rows[1].id)
+
+    await worker.run_until_idle(timeout=30)
+
+    assert mails(emulator, arrived, subject) == 1  # not twice
+    assert mails(emulator, missing, subject) == 1  # sent now, once
+    resent = [m for items in emulator.sent_items.values() for m in items
+              if m["subject"] == subject and m is not sent]
+    assert [m["bcc"] for m in resent] == [[missing]]
+    with Session(engine) as session:
+        found = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == rows[0].id)
+                             .order_by(DeliveryAttempt.id.desc())).first()
+        assert "fundet i Sendt post" in found.error
+        assert session.get(Delivery, rows[1].id).state == SENT
