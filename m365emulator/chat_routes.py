@@ -19,7 +19,6 @@ Each request counts against the app's Graph limit.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import json
@@ -28,7 +27,7 @@ import re
 from aiohttp import web
 
 from .graph_routes import authorize
-from .http_common import emulator_of, graph_error, note
+from .http_common import emulator_of, graph_error, note, skip_offset, skiptoken
 from .teams_activities import personal_conversation_id
 from .tokens import app_id_of
 
@@ -160,18 +159,6 @@ def _graph_message(entry: dict, chat_id: str, bot_app_id: str, bot_name: str) ->
     }
 
 
-def _skiptoken(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-
-def _offset(token: str) -> int | None:
-    try:
-        offset = int(json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["o"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        return None
-    return offset if offset >= 0 else None
-
-
 @routes.get("/v1.0/chats/{chat_id}/messages", name="graph:chat_messages")
 async def chat_messages(request: web.Request) -> web.Response:
     claims = _permitted(request, CHAT_READ)
@@ -201,7 +188,7 @@ async def chat_messages(request: web.Request) -> web.Response:
             if match is None or moment is None or match.group(1) != field_name:
                 return graph_error(request, 400, "BadRequest", "$filter supports only the $orderby property with gt or lt and a date-time.")
             conditions.append((match.group(2), moment))
-    offset = _offset(query["$skiptoken"]) if "$skiptoken" in query else 0
+    offset = skip_offset(query["$skiptoken"], chat_id) if "$skiptoken" in query else 0
     if offset is None:
         return graph_error(request, 400, "BadRequest", "Invalid $skiptoken.")
     messages = [_graph_message(entry, chat_id, bot, emulator.config.bot_name) for entry in emulator.chats.get(user_id, [])]
@@ -218,7 +205,7 @@ async def chat_messages(request: web.Request) -> web.Response:
     body = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#chats('{chat_id}')/messages", "@odata.count": len(page), "value": page}
     if offset + top < len(messages):
         params = {k: v for k, v in query.items() if k != "$skiptoken"}
-        params["$skiptoken"] = _skiptoken(offset + top)
+        params["$skiptoken"] = skiptoken(chat_id, offset + top)
         body["@odata.nextLink"] = str(request.url.with_query(params))
     note(request, user_id=user_id)
     return web.json_response(body)

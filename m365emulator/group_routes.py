@@ -12,16 +12,13 @@ less with `$top` under 20; at least 1); over the limit the answer is 429 with Re
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 
 from aiohttp import web
 
 from .entra_directory import GROUP_PROPERTIES, USER_PROPERTIES
 from .graph_routes import authorize
-from .http_common import emulator_of, graph_error, note
+from .http_common import emulator_of, graph_error, note, skip_offset, skiptoken
 from .tokens import app_id_of
 
 routes = web.RouteTableDef()
@@ -50,20 +47,6 @@ def resource_units(*, transitive: bool, selected: bool, top: int | None) -> int:
     if top is not None and top < 20:
         cost -= 1
     return max(1, cost)
-
-
-def _skiptoken(group_id: str, offset: int) -> str:
-    raw = json.dumps({"g": group_id, "o": offset}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _offset(token: str, group_id: str) -> int | None:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset = int(data["o"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        return None
-    return offset if data.get("g") == group_id and offset >= 0 else None
 
 
 def _bad_request(request: web.Request, message: str) -> web.Response:
@@ -109,7 +92,7 @@ async def _members(request: web.Request, *, transitive: bool) -> web.Response:
                 return _bad_request(request, f"Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'.")
     offset = 0
     if "$skiptoken" in query:
-        found = _offset(query["$skiptoken"], group_id)
+        found = skip_offset(query["$skiptoken"], group_id)
         if found is None:
             return _bad_request(request, "Invalid paging token.")
         offset = found
@@ -149,7 +132,7 @@ async def _members(request: web.Request, *, transitive: bool) -> web.Response:
         "value": [directory.graph_object(member_id, select, user_access=access) for member_id in page],
     }
     if offset + size < len(member_ids):
-        body["@odata.nextLink"] = str(request.url.update_query({"$skiptoken": _skiptoken(group_id, offset + size)}))
+        body["@odata.nextLink"] = str(request.url.update_query({"$skiptoken": skiptoken(group_id, offset + size)}))
     note(request, returned=len(page), offset=offset)
     return web.json_response(body, headers={"x-ms-resource-unit": str(units)})
 

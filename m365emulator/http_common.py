@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import json
 import uuid
@@ -111,3 +113,19 @@ async def read_json(request: web.Request) -> object:
     if not raw.strip():
         raise ValueError("empty body")
     return json.loads(raw)
+
+
+def skiptoken(scope: str, offset: int) -> str:
+    """An opaque `$skiptoken` for the page starting at `offset` of a listing of `scope`."""
+    raw = json.dumps({"s": scope, "o": offset}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def skip_offset(token: str, scope: str) -> int | None:
+    """The offset a `$skiptoken` stands for, or None if it is not one of `scope`'s."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset = int(data["o"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return None
+    return offset if data.get("s") == scope and offset >= 0 else None

@@ -372,6 +372,31 @@ class _Checker:
 
     # -- the document ----------------------------------------------------------------------
 
+    def authority_head(self, entry: dict, path: tuple) -> tuple[str | None, str | None, bool]:
+        """An authority's code, name and whether it is a fixed party (None where wrong)."""
+        code = self.text(entry, "code", path, pattern=AUTHORITY_CODE, max_length=16,
+                         pattern_message="er ikke en gyldig myndighedskode "
+                                         "(store bogstaver og tal, fx BUF)")
+        return code, self.text(entry, "name", path), self.boolean(entry, "fixed_party", path, False)
+
+    def group_head(self, entry: dict, path: tuple) -> tuple[str | None, ...]:
+        """A group's code, kind, name and Teams channel id (None where missing or wrong)."""
+        code = self.text(entry, "code", path, pattern=SLUG, max_length=64,
+                         pattern_message="er ikke en gyldig gruppekode "
+                                         "(små bogstaver a-z, tal og bindestreg)")
+        kind = self.text(entry, "kind", path)
+        if kind and kind not in GROUP_KINDS:
+            self.add(path + ("kind",), f"ukendt gruppetype {_show(kind)} "
+                                       f"(tilladt: {', '.join(GROUP_KINDS)})")
+            kind = None
+        name = self.text(entry, "name", path)
+        channel = self.text(entry, "teams_channel", path, required=False, max_length=128)
+        if channel and not TEAMS_CHANNEL.match(channel):
+            self.add(path + ("teams_channel",), f"{_show(channel)} er ikke et Teams-kanal-id "
+                                                "(19:…@thread.tacv2)")
+            channel = None
+        return code, kind, name, channel
+
     def check(self) -> DirectoryData | None:
         root = self.located.value
         if not isinstance(root, dict):
@@ -395,11 +420,7 @@ class _Checker:
             entry = self.mapping(raw, path, AUTHORITY_KEYS)
             if entry is None:
                 continue
-            code = self.text(entry, "code", path, pattern=AUTHORITY_CODE, max_length=16,
-                             pattern_message="er ikke en gyldig myndighedskode "
-                                             "(store bogstaver og tal, fx BUF)")
-            name = self.text(entry, "name", path)
-            fixed = self.boolean(entry, "fixed_party", path, False)
+            code, name, fixed = self.authority_head(entry, path)
             if code and not self.unique(seen, code, path + ("code",),
                                         f"myndigheden {_show(code)}"):
                 continue
@@ -514,23 +535,10 @@ class _Checker:
             entry = self.mapping(raw, path, GROUP_KEYS)
             if entry is None:
                 continue
-            code = self.text(entry, "code", path, pattern=SLUG, max_length=64,
-                             pattern_message="er ikke en gyldig gruppekode "
-                                             "(små bogstaver a-z, tal og bindestreg)")
-            kind = self.text(entry, "kind", path)
-            if kind and kind not in GROUP_KINDS:
-                self.add(path + ("kind",), f"ukendt gruppetype {_show(kind)} "
-                                           f"(tilladt: {', '.join(GROUP_KINDS)})")
-                kind = None
-            name = self.text(entry, "name", path)
+            code, kind, name, channel = self.group_head(entry, path)
             chair = self.text(entry, "chair", path, required=False, max_length=32)
             if chair:
                 self.person_refs.append((path + ("chair",), chair))
-            channel = self.text(entry, "teams_channel", path, required=False, max_length=128)
-            if channel and not TEAMS_CHANNEL.match(channel):
-                self.add(path + ("teams_channel",), f"{_show(channel)} er ikke et Teams-kanal-id "
-                                                    "(19:…@thread.tacv2)")
-                channel = None
             group_areas = self.group_areas(entry, path, kind, all_areas)
             members = self.members(entry, path, kind)
             if members is not None:

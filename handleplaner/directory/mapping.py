@@ -47,9 +47,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .file import (AUTHORITY_CODE, EMAIL, SLUG, TEAMS_CHANNEL, AreaData, DirectoryError,
-                   _Checker, _read, _show, parse_yaml)
-from .models import GROUP_KINDS, MEMBERSHIP_ROLES, ROLES
+from .file import EMAIL, AreaData, DirectoryError, _Checker, _read, _show, parse_yaml
+from .models import MEMBERSHIP_ROLES, ROLES
 
 SECTIONS = {"authorities": True, "areas": True, "groups": True, "people": False,
             "default_role": False}
@@ -197,11 +196,7 @@ class _MappingChecker(_Checker):
             entry = self.mapping(raw, path, AUTHORITY_KEYS)
             if entry is None:
                 continue
-            code = self.text(entry, "code", path, pattern=AUTHORITY_CODE, max_length=16,
-                             pattern_message="er ikke en gyldig myndighedskode "
-                                             "(store bogstaver og tal, fx BUF)")
-            name = self.text(entry, "name", path)
-            fixed = self.boolean(entry, "fixed_party", path, False)
+            code, name, fixed = self.authority_head(entry, path)
             own_departments = []
             for item_path, value in self.text_list(entry, "departments", path) or []:
                 if self.unique(departments, value.casefold(), item_path,
@@ -236,20 +231,7 @@ class _MappingChecker(_Checker):
             entry = self.mapping(raw, path, GROUP_KEYS)
             if entry is None:
                 continue
-            code = self.text(entry, "code", path, pattern=SLUG, max_length=64,
-                             pattern_message="er ikke en gyldig gruppekode "
-                                             "(små bogstaver a-z, tal og bindestreg)")
-            kind = self.text(entry, "kind", path)
-            if kind and kind not in GROUP_KINDS:
-                self.add(path + ("kind",), f"ukendt gruppetype {_show(kind)} "
-                                           f"(tilladt: {', '.join(GROUP_KINDS)})")
-                kind = None
-            name = self.text(entry, "name", path)
-            channel = self.text(entry, "teams_channel", path, required=False, max_length=128)
-            if channel and not TEAMS_CHANNEL.match(channel):
-                self.add(path + ("teams_channel",), f"{_show(channel)} er ikke et Teams-kanal-id "
-                                                    "(19:…@thread.tacv2)")
-                channel = None
+            code, kind, name, channel = self.group_head(entry, path)
             chair = _email(self, entry, "chair", path)
             group_areas = self.group_areas(entry, path, kind, all_areas)
             sources = self.sources(entry, path)

@@ -34,7 +34,7 @@ def interrupt(engine, delivery_id: int) -> None:
         session.add(row)
 
 
-async def sent_alert(service) -> tuple[int, list[Delivery], dict]:
+async def sent_alert(service, channel: str = "teams") -> tuple[int, list[Delivery], dict]:
     engine = service.engine
     secretary = secretariat_member(engine)
     created = await service.client.post("/api/incidents", headers={DEMO: secretary.id},
@@ -44,7 +44,7 @@ async def sent_alert(service) -> tuple[int, list[Delivery], dict]:
     await service.services.worker.run_until_idle(timeout=60)
     with Session(engine) as session:
         rows = list(session.exec(select(Delivery).where(
-            Delivery.incident_id == incident["id"], Delivery.channel == "teams")
+            Delivery.incident_id == incident["id"], Delivery.channel == channel)
             .order_by(Delivery.id)))
         people = {p.id: p for p in directory.list_people(session)}
     assert len(rows) >= 3 and all(d.state == SENT for d in rows)
@@ -120,17 +120,7 @@ def mails(emulator, address: str, subject: str) -> int:
 
 async def test_an_interrupted_mail_goes_only_to_those_sent_items_do_not_name(service):
     emulator, engine, worker = service.emulator, service.engine, service.services.worker
-    secretary = secretariat_member(engine)
-    created = await service.client.post("/api/incidents", headers={DEMO: secretary.id},
-                                         json=shooting(noerrebro(engine)))
-    incident = await created.json()
-    await worker.run_until_idle(timeout=60)
-    with Session(engine) as session:
-        rows = list(session.exec(select(Delivery).where(
-            Delivery.incident_id == incident["id"], Delivery.channel == "email")
-            .order_by(Delivery.id)))
-        people = {p.id: p for p in directory.list_people(session)}
-    assert len(rows) >= 2 and all(d.state == SENT for d in rows)
+    _, rows, people = await sent_alert(service, "email")
     arrived, missing = (people[rows[0].person_id].email, people[rows[1].person_id].email)
     (sent,) = [m for items in emulator.sent_items.values() for m in items
                if missing in m["bcc"]]
