@@ -257,6 +257,8 @@ async def incident_page(request: web.Request) -> web.Response:
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],
                     activator=activator, deliveries=rows, counts=overview.counts(rows),
                     entries=record.entries(session, incident.id), dansk=dansk,
+                    # Without JavaScript the page reloads itself only when asked to (WCAG 2.2.1).
+                    auto_refresh=request.query.get("opdater") == "1",
                     pending=any(r.state == "i_koe" for r in rows) or any(
                         r.state == "sendt" for r in rows if r.channel in ("teams", "email")))
 

@@ -199,3 +199,21 @@ def test_reminders_and_escalations_are_named_on_the_timeline():
     assert _alert_label(alert("normaldrift", "varsel:abc"))[1] == "Normaldrift sendt"
     assert AlertCounts(recipients=1, delivered=1, acknowledged=1, requires_ack=True).text() == \
         "1 modtager · 1 leveret · 1 kvitteret"
+
+
+async def test_without_javascript_the_page_reloads_itself_only_when_asked(service):
+    """WCAG 2.2.1: no reload the reader did not ask for; one link turns it on, one off."""
+    client = service.client
+    editor = secretariat_member(service.engine)
+    created = await (await client.post("/api/incidents", headers={DEMO: editor.id},
+                                       json=shooting(noerrebro(service.engine)))).json()
+    await sign_in(client, editor.id)
+    incident = f"/haendelser/{created['id']}"  # the worker has not run: messages are queued
+
+    html = await (await client.get(incident)).text()
+    assert 'http-equiv="refresh"' not in html
+    assert f'href="{incident}?opdater=1"' in html
+    asked = await (await client.get(f"{incident}?opdater=1")).text()
+    head = asked.split("</head>")[0]
+    assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in head
+    assert "Stop den automatiske opdatering" in asked and f'href="{incident}"' in asked
