@@ -78,7 +78,11 @@ async def test_leader_hands_over_when_its_connection_dies(empty_database):
         second = next(r for r in replicas if r is not first)
         assert {name for name, _ in runs} == {first.name}  # the follower ran nothing
 
-        # The leader's session dies (as when its process is killed or its machine is lost).
+        # The leader's session dies (as when its process is killed or its machine is lost). A
+        # dead process does not try again; this one is still alive, so it is told not to (else
+        # it may win the lock back before the other replica's next try, which is fine in
+        # production but not the hand-over this test is about).
+        first.lead.retry_seconds = 3600
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_terminate_backend(:pid)"),
                                {"pid": first.lead.backend_pid})
