@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-import os
+import uuid
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 from handleplaner.directory import DEMO_ORGANISATION, import_directory_file, load_directory
 from handleplaner.directory import models  # noqa: F401  (registers the tables)
-from handleplaner.storage import make_engine
+from handleplaner.storage import make_engine, normalise_url
+
+from tests.conftest import TEST_DATABASE_URL
 
 # A small but complete organisation; tests edit copies of it. Line numbers matter to the tests
 # that check where a problem is reported, so keep the layout when changing it.
@@ -88,19 +92,34 @@ people:
 """
 
 
-# Set BEREDSKAB_TEST_POSTGRESQL_URL (an empty database) to run the database tests on PostgreSQL too.
-POSTGRESQL_URL = os.environ.get("BEREDSKAB_TEST_POSTGRESQL_URL")
+# When the suite runs on PostgreSQL (BEREDSKAB_TEST_DATABASE_URL), these tests run there too, in a
+# schema of their own: the suite's tables in the public schema stay as its fixtures left them.
+POSTGRESQL_URL = TEST_DATABASE_URL if TEST_DATABASE_URL.startswith("postgres") else None
 
 
 @pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRESQL_URL else []))
 def engine(request):
-    engine = make_engine("sqlite://" if request.param == "sqlite" else POSTGRESQL_URL)
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    if request.param != "sqlite":
-        SQLModel.metadata.drop_all(engine)
-    engine.dispose()
+    if request.param == "sqlite":
+        engine = make_engine("sqlite://")
+        SQLModel.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"katalog_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(POSTGRESQL_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(normalise_url(POSTGRESQL_URL)).update_query_dict(
+        {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        SQLModel.metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture
