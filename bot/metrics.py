@@ -9,6 +9,7 @@
 - ``beredskab_scheduled_job_lag_seconds{job}``: how late each APScheduler job started against its
   scheduled time; ``beredskab_scheduled_job_runs_total{job,outcome}`` (udført, fejl, sprunget_over).
 - ``beredskab_card_presses_total{verb,result}``: Teams card buttons by verb and answer.
+- ``beredskab_read_backs_total{channel,outcome}``: interrupted deliveries looked up at Microsoft.
 
 Who may scrape: a caller on loopback or a private network that did not come through the reverse
 proxy (no ``X-Forwarded-For``/``Forwarded``/``X-Real-IP``), or anyone with
@@ -100,11 +101,17 @@ class Metrics:
         self.card_presses = Counter(
             "beredskab_card_presses", "Tryk på knapper i Teams-kort", ["verb", "result"],
             registry=self.registry)
+        self.read_backs = Counter(
+            "beredskab_read_backs", "Afbrudte leveringer slået op hos Microsoft efter udfald "
+            "(fundet, ikke_fundet, ubesvaret)", ["channel", "outcome"], registry=self.registry)
         self.registry.register(OutboxCollector(engine))
 
     # Observations ----------------------------------------------------------------------------
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, f"{status // 100}xx").observe(seconds)
+
+    def read_back(self, channel: str, outcome: str) -> None:
+        self.read_backs.labels(channel, outcome).inc()
 
     def card_pressed(self, verb: str | None, status: int) -> None:
         label = verb if verb in KNOWN_VERBS else "ukendt"

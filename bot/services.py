@@ -194,6 +194,7 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
 
     services.metrics = Metrics(engine)
     services.agent.pressed = services.metrics.card_pressed
+    services.worker.read_back_seen = services.metrics.read_back
     services.calendar = MeetingCalendar(graph_client(tokens, settings.graph_base_url),
                                         organizer=settings.sender_mailbox)
     if start_worker:

@@ -94,6 +94,7 @@ class DeliveryWorker:
         self.engine = engine
         # Per channel: did an interrupted call reach Microsoft after all? (channels/read_back.py)
         self.read_back = dict(read_back or {})
+        self.read_back_seen: Callable[[str, str], None] = lambda channel, outcome: None  # metrics
         self.interrupted: set[int] = set()  # rows of this round whose earlier claim ran out
         self.channels = channels
         self.limits = limits
@@ -237,6 +238,7 @@ class DeliveryWorker:
         except ReadBackFailed as error:
             # Neither sent nor known not to be: leave the rows under this claim. When the lease
             # has run out they are taken again, still as interrupted, and asked about again.
+            self.read_back_seen(job.channel, "ubesvaret")
             log.warning("could not read back an interrupted delivery via %s: %s", job.channel,
                         error)
             return 0
@@ -268,8 +270,11 @@ class DeliveryWorker:
         if reader is None:
             return [], job
         found = await reader.delivered(job.alert_id, job.recipients, job.queued_at or self.clock())
+        if len(found) < len(job.recipients):
+            self.read_back_seen(job.channel, "ikke_fundet")
         if not found:
             return [], job
+        self.read_back_seen(job.channel, "fundet")
         parts: dict[str | None, list[tuple[int, Recipient]]] = defaultdict(list)
         rest: list[tuple[int, Recipient]] = []
         for delivery_id, recipient in zip(job.delivery_ids, job.recipients):

@@ -23,6 +23,12 @@ def cards(emulator, user_id: str, alert_id: int) -> list[dict]:
             if not e.get("deleted") and marker in str(e["activity"]).replace("'", '"')]
 
 
+def seen(service, channel: str, outcome: str) -> float:
+    """How many read-backs /metrics counts with this outcome."""
+    return service.services.metrics.registry.get_sample_value(
+        "beredskab_read_backs_total", {"channel": channel, "outcome": outcome}) or 0
+
+
 def interrupt(engine, delivery_id: int) -> None:
     """Put the row back as a worker that died in the middle of its call leaves it."""
     past = utcnow() - timedelta(minutes=5)
@@ -74,6 +80,7 @@ async def test_a_card_already_in_the_chat_is_not_sent_again(service):
         last = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == first.id)
                             .order_by(DeliveryAttempt.id.desc())).first()
         assert last.outcome == "sendt" and "fundet i Teams-chatten" in last.error
+    assert seen(service, "teams", "fundet") == 1 and seen(service, "teams", "ikke_fundet") == 0
 
 
 async def test_a_card_that_never_arrived_is_sent_once(service):
@@ -105,6 +112,7 @@ async def test_when_graph_cannot_say_the_row_waits_and_is_asked_about_again(serv
         row = session.get(Delivery, third.id)
         assert row.state == QUEUED and row.claimed_by.startswith(worker.name)  # held, not sent
     assert len(cards(emulator, user, alert_id)) == 1
+    assert seen(service, "teams", "ubesvaret") == 1
 
     emulator.clear_faults()
     interrupt(engine, third.id)  # its lease has run out
