@@ -20,6 +20,7 @@ from handleplaner.storage import transaction
 
 from .calendar import CalendarError, MeetingCalendar, event_body
 from .channels.base import AlertMessage
+from .channels.read_back import card_marker
 from .models import Alert
 from .outbox import enqueue_alert
 
@@ -64,7 +65,8 @@ def meeting_message(session: Session, alert: Alert, link_base: str) -> AlertMess
     subject, html = invitation_texts(session, meeting, link_base)
     card = {"type": "AdaptiveCard", "version": "1.5",
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "body": [{"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder"},
+            "body": [{"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder",
+                      "id": card_marker(alert.id)},  # found again after a crash (read_back)
                      {"type": "TextBlock", "text": dansk(meeting.starts_at), "wrap": True}]}
     return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
                         text=subject, facts=(), severity=alert.severity, exercise=alert.exercise,

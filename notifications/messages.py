@@ -86,6 +86,7 @@ def approval_message(session: Session, alert: Alert, link_base: str, *,
              ("Godkendelse", snap["approval"]["rule_label"])]
     context = {"subject": subject, "heading": f"{snap['kind_label']} til godkendelse",
                "plan": snap, "facts": facts, "link": link, "version_id": version.id,
+               "alert_id": alert.id,
                "exercise": alert.exercise, "outcome": outcome}
     attachments = ((f"handleplan-v{version.number}.pdf", "application/pdf",
                     render_plan_pdf(snap)),) if with_pdf else ()

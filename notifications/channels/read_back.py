@@ -18,6 +18,12 @@ from .base import Recipient
 SLACK = timedelta(minutes=1)
 
 
+def card_marker(alert_id: int) -> str:
+    """The element id an alert's Teams card carries (templates/teams/*.json.j2), by which it is
+    found in a chat again."""
+    return f"varsel-{alert_id}"
+
+
 class ReadBackFailed(Exception):
     """Microsoft could not say (an error, throttling, no connection): ask again later, never guess."""
 

@@ -6,8 +6,9 @@ written down; sending again would alert the person twice. So before a Teams deli
 earlier claim ran out unanswered is sent again, the worker looks in the chat between the person
 and the bot: ``users/{id}/teamwork/installedApps`` (our bot's installation),
 ``.../installedApps/{id}/chat`` (the chat) and ``chats/{id}/messages`` since the delivery was
-queued, newest first. A card of the alert carries the element id ``varsel-<alert id>``
-(templates/teams/alert.json.j2); if one is there, the delivery is written down as sent.
+queued, newest first. Every card the worker posts carries the element id ``varsel-<alert id>``
+(``read_back.card_marker``: templates/teams/*.json.j2 and the meeting card); if one is there,
+the delivery is written down as sent.
 
 Permissions (application): TeamsAppInstallation.ReadForUser.All and Chat.Read.All.
 """
@@ -29,17 +30,13 @@ from msgraph.generated.users.item.teamwork.installed_apps.installed_apps_request
 
 from ..tokens import TokenError
 from .base import Recipient
-from .read_back import ReadBackFailed, graph_time
+from .read_back import ReadBackFailed, card_marker, graph_time
 
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 PAGE = 50  # Graph's largest page of chat messages
 MAX_PAGES = 10  # a personal chat with the bot holds few cards since a delivery was queued
-
-
-def card_marker(alert_id: int) -> str:
-    return f"varsel-{alert_id}"
 
 
 def _has_marker(node, marker: str) -> bool:

@@ -12,7 +12,7 @@ from handleplaner.clock import utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.storage import transaction
 from m365emulator.faults import Faults
-from notifications.models import QUEUED, SENT, Delivery, DeliveryAttempt
+from notifications.models import QUEUED, SENT, Alert, Delivery, DeliveryAttempt
 
 from tests.service.helpers import DEMO, noerrebro, secretariat_member, shooting
 
@@ -153,3 +153,20 @@ async def test_an_interrupted_mail_goes_only_to_those_sent_items_do_not_name(ser
                              .order_by(DeliveryAttempt.id.desc())).first()
         assert "fundet i Sendt post" in found.error
         assert session.get(Delivery, rows[1].id).state == SENT
+
+
+async def test_every_card_the_worker_posts_can_be_found_again(service):
+    """Activation, the plan to the styregruppe, the leaders' task cards: each Teams delivery's
+    card carries its alert's marker, so an interrupted one of any kind is found in the chat."""
+    from tests.service.test_incident_page import approved_plan
+
+    await approved_plan(service)
+    with Session(service.engine) as session:
+        rows = list(session.exec(select(Delivery).where(Delivery.channel == "teams",
+                                                        Delivery.state != QUEUED)))
+        kinds = {a.id: a.kind for a in session.exec(select(Alert))}
+        people = {p.id: p for p in directory.list_people(session)}
+    assert {"godkendelse", "opgaver"} <= {kinds[d.alert_id] for d in rows}
+    for row in rows:
+        user = people[row.person_id].teams_user_id
+        assert cards(service.emulator, user, row.alert_id), (kinds[row.alert_id], row.person_id)
