@@ -101,7 +101,8 @@ def parse_activation(data: Mapping[str, Any], *, known_areas: set[str],
         errors = {}
     raw_areas = data.get("areas") or []
     if isinstance(raw_areas, list):
-        unknown = [a for a in raw_areas if a not in known_areas]
+        # Entries that are not text are the model's errors (a dict in the list must not crash).
+        unknown = [a for a in raw_areas if isinstance(a, str) and a not in known_areas]
         if unknown:
             errors.setdefault("areas", "ukendt område: " + ", ".join(map(str, unknown)))
     if request is not None and not request.whole_city and not request.areas:
