@@ -39,7 +39,7 @@ INSTALLATION_READ = frozenset({
 })
 CHAT_READ = frozenset({"Chat.Read.All", "Chat.ReadWrite.All"})
 DEFAULT_TOP, MAX_TOP = 20, 50
-ORDER_FIELDS = {"createdDateTime": "created", "lastModifiedDateTime": "modified"}
+ORDER_FIELDS = ("createdDateTime", "lastModifiedDateTime")
 CONDITION = re.compile(r"^\s*(createdDateTime|lastModifiedDateTime)\s+(gt|lt)\s+(\S+)\s*$")
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -192,17 +192,16 @@ async def chat_messages(request: web.Request) -> web.Response:
     if offset is None:
         return graph_error(request, 400, "BadRequest", "Invalid $skiptoken.")
     messages = [_graph_message(entry, chat_id, bot, emulator.config.bot_name) for entry in emulator.chats.get(user_id, [])]
-    key = "createdDateTime" if field_name == "createdDateTime" else "lastModifiedDateTime"
 
     def kept(message: dict) -> bool:
-        moment = _moment(message[key])
+        moment = _moment(message[field_name])
         return all(moment > bound if op == "gt" else moment < bound for op, bound in conditions)
 
     # Newest first; messages of one millisecond in the order they were posted, newest first.
-    order = sorted(((m[key], position, m) for position, m in enumerate(messages) if kept(m)), key=lambda t: t[:2], reverse=True)
+    order = sorted(((m[field_name], position, m) for position, m in enumerate(messages) if kept(m)), key=lambda t: t[:2], reverse=True)
     messages = [m for _, _, m in order]
     page = messages[offset:offset + top]
-    body = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#chats('{chat_id}')/messages", "@odata.count": len(page), "value": page}
+    body = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#chats('{chat_id}')/messages", "value": page}
     if offset + top < len(messages):
         params = {k: v for k, v in query.items() if k != "$skiptoken"}
         params["$skiptoken"] = skiptoken(chat_id, offset + top)

@@ -160,8 +160,7 @@ async def list_folder_messages(request: web.Request) -> web.Response:
     values = []
     for item in page:
         message = graph_message(item)
-        if folder == "sent":
-            message["ccRecipients"] = graph_recipients(item.get("cc", []))
+        if folder == "sent":  # the sender's copy shows whom it went to in Bcc
             message["bccRecipients"] = graph_recipients(item.get("bcc", []))
         if selected:
             message = {k: v for k, v in message.items() if k == "id" or k in selected}

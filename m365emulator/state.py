@@ -271,7 +271,6 @@ class Emulator:
                 copies[0][1],
                 id=str(uuid.uuid4()),
                 to=[r["address"] for r in mail.to],
-                cc=[r["address"] for r in mail.cc],
                 bcc=[r["address"] for r in mail.bcc],
                 extended_properties=dict(mail.extended_properties),
             )

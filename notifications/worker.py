@@ -73,6 +73,13 @@ class Job:
     interrupted: bool = False
     queued_at: datetime | None = None
 
+    def part(self, pairs: list[tuple[int, Recipient]]) -> "Job":
+        """The same call for some of its rows, given as (delivery id, recipient)."""
+        people = {recipient.person_id for _, recipient in pairs}
+        return replace(self, delivery_ids=[i for i, _ in pairs],
+                       recipients=[r for _, r in pairs],
+                       earlier_cards={p: c for p, c in self.earlier_cards.items() if p in people})
+
 
 @dataclass
 class Settling:
@@ -209,39 +216,36 @@ class DeliveryWorker:
 
     # Sending --------------------------------------------------------------------------------
     async def _process(self, job: Job, started_jobs: set[int]) -> int:
-        """Wait for room under the limits (cancellable), then call and settle (shielded: a
-        worker that is stopped finishes the calls already made and writes their outcome)."""
+        """Read an interrupted call back first (Graph, outside the channel's limits), then wait
+        for room under the limits (cancellable), then call and settle (shielded: a worker that
+        is stopped finishes the calls already made and writes their outcome)."""
+        single = job.delivery_ids[0] if len(job.delivery_ids) == 1 else None
         limits = self.limits.get(job.channel)
+        settled = 0
+        if job.interrupted:
+            started_jobs.add(id(job))  # never handed back unasked: it stays interrupted
+            with log_context.scope(incident_id=job.incident_id, alert_id=job.alert_id,
+                                   delivery_id=single):
+                settled, rest = await self._read_back(job, limits)
+            if rest is None:
+                return settled
+            job = rest
         slot = limits.requests(self._requests_needed(job)) if limits else contextlib.nullcontext()
         async with slot as taken:
             started_jobs.add(id(job))
-            single = job.delivery_ids[0] if len(job.delivery_ids) == 1 else None
             with log_context.scope(incident_id=job.incident_id, alert_id=job.alert_id,
                                    delivery_id=single):  # the call's log lines
                 inner = asyncio.ensure_future(self._call_and_settle(
                     job, limits, getattr(taken, "done", None)))
             self._inflight.add(inner)
             inner.add_done_callback(self._inflight.discard)
-            return await asyncio.shield(inner)
+            return settled + await asyncio.shield(inner)
 
     async def _call_and_settle(self, job: Job, limits: ChannelLimits | None,
                                answered: Callable[[], None] | None = None) -> int:
         started = asyncio.get_running_loop().time()
         try:
-            arrived, rest = await self._read_back(job)
-            for done, found in arrived:
-                await self._write_outcome(done, found, 0.0, limits)
-            if rest is None:
-                return len(job.delivery_ids)
-            job = rest
             result = await self.channels[job.channel].send(job.message, job.recipients)
-        except ReadBackFailed as error:
-            # Neither sent nor known not to be: leave the rows under this claim. When the lease
-            # has run out they are taken again, still as interrupted, and asked about again.
-            self.read_back_seen(job.channel, "ubesvaret")
-            log.warning("could not read back an interrupted delivery via %s: %s", job.channel,
-                        error)
-            return 0
         except Exception as error:  # a bug in a channel must not stop the worker
             log.exception("channel %s failed", job.channel)
             result = DeliveryResult(ok=False, error=f"intern fejl: {error!r}"[:500], transient=True)
@@ -262,19 +266,30 @@ class DeliveryWorker:
         if result.ok and job.earlier_cards:
             await self._replace_earlier_cards(job, limits)
 
-    async def _read_back(self, job: Job) -> tuple[list[tuple[Job, DeliveryResult]], Job | None]:
-        """For an interrupted call: what Microsoft shows had arrived (each part with its result,
-        written down as sent) and the part still to send (None if nothing is). Neither channel
-        takes an idempotency key; this read-back keeps a crash from alerting a person twice."""
-        reader = self.read_back.get(job.channel) if job.interrupted else None
+    async def _read_back(self, job: Job, limits: ChannelLimits | None) -> tuple[int, Job | None]:
+        """For an interrupted call: write down as sent what Microsoft shows had arrived; return
+        how many rows that settled and the part still to send (None: nothing to send now).
+        Neither channel takes an idempotency key; this keeps a crash from alerting anyone twice.
+        If Microsoft cannot say, nothing is sent: the rows stay under this claim and are asked
+        about again, still interrupted, when the lease has run out."""
+        reader = self.read_back.get(job.channel)
         if reader is None:
-            return [], job
-        found = await reader.delivered(job.alert_id, job.recipients, job.queued_at or self.clock())
+            return 0, job
+        try:
+            found = await reader.delivered(job.alert_id, job.recipients,
+                                           job.queued_at or self.clock())
+        except ReadBackFailed as error:
+            self.read_back_seen(job.channel, "ubesvaret")
+            log.warning("could not read back an interrupted delivery via %s: %s", job.channel,
+                        error)
+            return 0, None
         if len(found) < len(job.recipients):
             self.read_back_seen(job.channel, "ikke_fundet")
         if not found:
-            return [], job
+            return 0, job
         self.read_back_seen(job.channel, "fundet")
+        log.info("an interrupted delivery via %s had arrived for %d of %d recipients", job.channel,
+                 len(found), len(job.recipients))
         parts: dict[str | None, list[tuple[int, Recipient]]] = defaultdict(list)
         rest: list[tuple[int, Recipient]] = []
         for delivery_id, recipient in zip(job.delivery_ids, job.recipients):
@@ -282,23 +297,12 @@ class DeliveryWorker:
                 parts[found[recipient.person_id]].append((delivery_id, recipient))
             else:
                 rest.append((delivery_id, recipient))
-        log.info("an interrupted delivery via %s had arrived for %d of %d recipients", job.channel,
-                 len(found), len(job.recipients))
-        arrived = [(replace(job, delivery_ids=[i for i, _ in pairs],
-                            recipients=[r for _, r in pairs],
-                            earlier_cards={p: c for p, c in job.earlier_cards.items()
-                                           if p in {r.person_id for _, r in pairs}}),
-                    DeliveryResult(ok=True, status_code=200, provider_message_id=provider_id,
-                                   conversation_id=(pairs[0][1].conversation_id
-                                                    if job.channel == "teams" else None),
-                                   error=FOUND_AGAIN.get(job.channel)))
-                   for provider_id, pairs in parts.items()]
-        if not rest:
-            return arrived, None
-        return arrived, replace(job, delivery_ids=[i for i, _ in rest],
-                                recipients=[r for _, r in rest],
-                                earlier_cards={p: c for p, c in job.earlier_cards.items()
-                                               if p in {r.person_id for _, r in rest}})
+        for provider_id, pairs in parts.items():
+            await self._write_outcome(job.part(pairs), DeliveryResult(
+                ok=True, status_code=200, provider_message_id=provider_id,
+                conversation_id=pairs[0][1].conversation_id if job.channel == "teams" else None,
+                error=FOUND_AGAIN.get(job.channel)), 0.0, limits)
+        return len(found), (job.part(rest) if rest else None)
 
     def release(self, delivery_ids: list[int]) -> None:
         """Give back claimed rows that were never tried, so another worker takes them at once."""

@@ -47,7 +47,7 @@ class SentItemsReadBack:
     async def delivered(self, alert_id: int, recipients: Sequence[Recipient],
                         since: datetime) -> dict[str, str | None]:
         try:
-            mailed = await self._mailed(alert_id, since)
+            mailed = await self._mailed(alert_id)
         except APIError as error:
             raise ReadBackFailed(f"Graph {error.response_status_code}: {error.message or error}") from error
         except (httpx.HTTPError, TokenError, OSError) as error:
@@ -55,7 +55,7 @@ class SentItemsReadBack:
         return {r.person_id: mailed[r.email.lower()] for r in recipients
                 if r.email and r.email.lower() in mailed}
 
-    async def _mailed(self, alert_id: int, since: datetime) -> dict[str, str]:
+    async def _mailed(self, alert_id: int) -> dict[str, str]:
         # The alert's id alone finds its copies: a filter on an extended property is best not
         # combined with others in Graph, and an alert is mailed in a handful of messages.
         """Address -> id of the saved copy, for every address a sent copy of the alert names."""
