@@ -19,7 +19,6 @@ is not confidential also to everyone who may activate beredskab.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -41,7 +40,6 @@ CSRF_HEADER = "X-CSRF-Token"
 
 ACTIVATOR_ROLE = "activator"
 SECRETARIAT_ROLE = "secretariat"
-ROLES = (ACTIVATOR_ROLE, SECRETARIAT_ROLE)
 
 
 @dataclass(frozen=True)
@@ -50,16 +48,6 @@ class Rule:
     role: str | None = None  # ACTIVATOR_ROLE | SECRETARIAT_ROLE
     incident: bool = False
     bot: bool = False
-
-    def describe(self) -> str:
-        if not self.signed_in:
-            return "bot" if self.bot else "offentlig"
-        parts = ["logget ind"]
-        if self.incident:
-            parts.append("adgang til hændelsen")
-        if self.role:
-            parts.append(self.role)
-        return ", ".join(parts)
 
 
 PUBLIC = Rule(signed_in=False)
@@ -113,8 +101,7 @@ def current_person(request: web.Request, session: Session):
     return person if person is not None and person.active else None
 
 
-def is_secretariat(session: Session, person_id: str) -> bool:
-    return any(g.kind == "sekretariat" for g in directory.groups_of(session, person_id))
+is_secretariat = directory.is_secretariat
 
 
 def has_role(session: Session, person_id: str, role: str | None) -> bool:

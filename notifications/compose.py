@@ -15,7 +15,7 @@ from handleplaner.directory import queries as directory
 from handleplaner.directory.models import Person
 from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident, lock_incident
 from handleplaner.incidents.service import _danish_errors
-from handleplaner.plans.privacy import CPR, find_personal_data
+from handleplaner.plans.privacy import has_cpr
 
 from .audiences import AudienceInvalid, AudienceSpec, resolve, spec_groups
 from .channel_posts import enqueue_channel_posts, incident_channel_groups, parent_groups
@@ -72,7 +72,7 @@ def parse_alert(data: Mapping[str, Any]) -> AlertRequest:
         errors["escalate_after_minutes"] = "eskalering kræver, at varslet skal kvitteres"
     if request.quorum_per_authority and not request.requires_ack:
         errors["quorum_per_authority"] = "kvorum kræver, at varslet skal kvitteres"
-    if any(f.kind == CPR for f in find_personal_data(request.text)):
+    if has_cpr(request.text):
         errors["text"] = ("varsler må ikke indeholde CPR-numre; personoplysninger hører hjemme "
                           "i hændelsen og handleplanen")
     if errors:

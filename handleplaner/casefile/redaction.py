@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, select
 from ..directory.models import Person
 from ..personal_data import REDACTED, personal_fields, redacted
 from ..plans.privacy import redact_personal_data
+from ..retention import MARKER as RETENTION_MARKER
 from .material import Material
 
 REMOVED = "[fjernet]"
@@ -103,14 +104,16 @@ def protected_people(session: Session, material: Material) -> tuple[set[str], li
                     person_id = (measure.get("responsible") or {}).get("id")
                     if person_id:
                         ids.add(person_id)
-            for name in snapshot.get("confidential_people") or []:
-                name = str(name).strip()
-                if name and session.exec(select(Person.id).where(Person.name == name)).first() is None:
-                    extra_names.add(name)
+            extra_names |= {str(name).strip() for name in snapshot.get("confidential_people") or []}
         for commitment in material.commitments:
             if commitment.plan_id == found.plan.id and commitment.measure_key in confidential:
                 ids |= {p for p in (commitment.responsible_id, commitment.assigned_id) if p}
     names = {person.name for person in (material.person(session, i) for i in ids) if person}
+    # Names frozen in a snapshot that are no longer in the directory (one query for them all);
+    # retention's marker where a name was anonymised is not a name.
+    extra_names = {n for n in extra_names if n and not RETENTION_MARKER.fullmatch(n)}
+    if extra_names:
+        extra_names -= set(session.exec(select(Person.name).where(Person.name.in_(extra_names))))
     return ids, sorted(names | extra_names, key=len, reverse=True)
 
 

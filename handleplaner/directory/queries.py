@@ -48,6 +48,12 @@ def groups_of(session: Session, person_id: str) -> list[Group]:
     return list(session.exec(query))
 
 
+def is_secretariat(session: Session, person_id: str) -> bool:
+    """A member of the SSP Sekretariat: drafts plans, calls meetings, closes incidents, sees
+    every incident."""
+    return any(g.kind == "sekretariat" for g in groups_of(session, person_id))
+
+
 def may_activate(session: Session, person_id: str) -> bool:
     """True for an active member of the secretariat, the styregruppe or any ledergruppe."""
     query = (select(Membership.group_code)

@@ -109,9 +109,9 @@ def parse_activation(data: Mapping[str, Any], *, known_areas: set[str],
         errors.setdefault("areas", "vælg mindst ét område eller 'hele byen'")
     if request is not None and "title" not in errors:
         # The title goes out in alerts; personal data belongs in the description.
-        from ..plans.privacy import CPR, find_personal_data
+        from ..plans.privacy import has_cpr
 
-        if any(f.kind == CPR for f in find_personal_data(request.title)):
+        if has_cpr(request.title):
             errors["title"] = ("titlen sendes ud i varsler og må ikke indeholde CPR-numre; "
                                "skriv personoplysninger i beskrivelsen")
     if request is not None and "occurred_at" not in errors:
@@ -198,7 +198,7 @@ def close_incident(session: Session, *, incident_id: int, actor_id: str,
     is counted from it. Raises ``NotAllowed`` for anyone else and ``TransitionRefused`` if the
     incident is already closed; nothing is written then."""
     moment = now or utcnow()
-    if not any(g.kind == "sekretariat" for g in directory.groups_of(session, actor_id)):
+    if not directory.is_secretariat(session, actor_id):
         raise NotAllowed("Kun SSP Sekretariatet kan afslutte beredskabet.")
     incident = lock_incident(session, incident_id)
     if incident is None:

@@ -102,7 +102,7 @@ def agenda_for(session: Session, incident) -> list[tuple[str, str]]:
 
 
 def _require_secretariat(session: Session, actor_id: str) -> None:
-    if not any(g.kind == "sekretariat" for g in directory.groups_of(session, actor_id)):
+    if not directory.is_secretariat(session, actor_id):
         raise MeetingRefused("Kun SSP Sekretariatet indkalder til beredskabsmøde.")
 
 

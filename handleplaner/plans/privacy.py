@@ -119,6 +119,11 @@ def _name_pattern(name: str) -> re.Pattern | None:
                       re.IGNORECASE)
 
 
+def has_cpr(text: str) -> bool:
+    """Whether ``text`` holds a CPR number (refused in titles and alert texts, which go out)."""
+    return any(f.kind == CPR for f in find_personal_data(text))
+
+
 def find_personal_data(text: str, *, confidential_names: Iterable[str] = ()) -> list[Finding]:
     """CPR numbers and the given names in ``text`` (plain text or HTML), in order of position.
 

@@ -45,7 +45,7 @@ class PlanInvalid(Exception):
 # Who may do what --------------------------------------------------------------------------
 def may_edit(session: Session, person_id: str) -> bool:
     """The SSP Sekretariat drafts, edits and sends plans."""
-    return any(g.kind == "sekretariat" for g in directory.groups_of(session, person_id))
+    return directory.is_secretariat(session, person_id)
 
 
 def styregruppe(session: Session) -> list[Person]:

@@ -61,29 +61,8 @@ def append(session: Session, *, incident_id: int, actor_id: str, action: str, su
     The caller holds the incident row lock (``lock_incident``) so two writers cannot take the
     same sequence number; the unique constraint catches it if one forgets.
     """
-    last = session.exec(  # the number and hash only: an entry's data can be long
-        select(RecordEntry.seq, RecordEntry.hash)
-        .where(RecordEntry.incident_id == incident_id)
-        .order_by(RecordEntry.seq.desc())
-        .limit(1)
-    ).first()
-    seq = (last.seq + 1) if last else 1
-    prev = last.hash if last else GENESIS
-    moment = at or utcnow()
-    payload = json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str)
-    entry = RecordEntry(
-        incident_id=incident_id, seq=seq, at=moment, actor_id=actor_id, action=action,
-        summary=summary, data=payload, prev_hash=prev,
-        hash=entry_hash(incident_id=incident_id, seq=seq, at=moment, actor_id=actor_id,
-                        action=action, summary=summary, data=payload, prev_hash=prev),
-    )
-    session.add(entry)
-    incident = session.get(Incident, incident_id)
-    if incident is not None:
-        incident.record_seq, incident.record_head = seq, entry.hash
-        session.add(incident)
-    session.flush()
-    return entry
+    item = dict(actor_id=actor_id, action=action, summary=summary, data=data, at=at)
+    return append_many(session, incident_id, [item])[0]
 
 
 def append_many(session: Session, incident_id: int,
