@@ -56,12 +56,12 @@ def settings(emulator, database):
 def change_entra(entra: DemoEntra) -> dict:
     """One of each: a newcomer, someone gone, someone moved, someone's details changed."""
     gone, moved, changed = only_in(VALBY, 4)[0], only_in(VALBY, 4)[1], only_in(VALBY, 4)[3]
-    entra.newcomer(VALBY, name="Fiktiv Nykommer", email="fiktiv.nykommer@sof.kk.example",
-                   department="Socialforvaltningen")
+    newcomer = entra.newcomer(VALBY, name="Fiktiv Nykommer", email="fiktiv.nykommer@sof.kk.example",
+                              department="Socialforvaltningen")
     entra.remove_everywhere(gone)
     entra.move(moved, VALBY, VANLOESE)
     entra.update(changed, jobTitle="Gadeplansmedarbejder", mobilePhone="+45 00 11 22 33")
-    return {"gone": gone, "moved": moved, "changed": changed,
+    return {"gone": gone, "moved": moved, "changed": changed, "newcomer": newcomer,
             "deputy_gone": [p.id for p in DEMO.people if p.deputy == gone]}
 
 
@@ -132,7 +132,7 @@ async def test_apply_changes_exactly_that_and_records_it(entra, settings, databa
     assert people_after[who["gone"]][-1] is False  # inactive, not deleted
     assert people_after["p0409"][1:8] == ("Fiktiv Nykommer", "Pædagog", "fiktiv.nykommer@sof.kk.example",
                                           "+45 00 99 99 99", "medarbejder", "SOF",
-                                          people_after["p0409"][7])
+                                          who["newcomer"])  # Teams knows them by their Entra id
     seats_before, seats_after = set(before["memberships"]), set(after["memberships"])
     assert seats_before - seats_after == {(VALBY, who["gone"], "medlem"), (VALBY, who["moved"], "medlem")}
     assert seats_after - seats_before == {(VALBY, "p0409", "medlem"), (VANLOESE, who["moved"], "medlem")}

@@ -54,7 +54,9 @@ async def test_session_and_card_press_work_on_another_replica(service):
             invoke_value={"action": {"type": "Action.Execute", "verb": action["verb"],
                                      "data": action["data"]}})
         assert status == 200 and answer["statusCode"] == 200
-        assert other.app[SERVICES] is not service.services
+        pressed_on = other.app[SERVICES].metrics.registry.get_sample_value(
+            "beredskab_card_presses_total", {"verb": action["verb"], "result": "ok"})
+        assert pressed_on == 1  # the other replica took it
     finally:
         await other.close()
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, func, select
 
 from handleplaner.record import RecordEntry
 from notifications.lease import ANSWERED
-from notifications.models import FAILED, QUEUED, SENT, Delivery
+from notifications.models import FAILED, QUEUED, SENT, Delivery, DeliveryAttempt
 
 from .common import alert_everyone, queued_pairs, worker
 
@@ -70,11 +70,18 @@ async def test_killed_worker_leaves_its_rows_to_the_next_and_nothing_is_sent_twi
     if moment == "after-answer":  # accepted by Microsoft, outcome not written
         assert count(engine, Delivery.state == SENT) == 0
 
+    with Session(engine) as session:
+        held_until = {d.id: d.claimed_until for d in session.exec(select(Delivery).where(
+            Delivery.state == QUEUED, Delivery.claimed_by.is_not(None),
+            Delivery.claimed_by.not_like(ANSWERED + "%")))}
+
     # The next worker (another replica, or this one restarted) waits out the lease and finishes.
     sent: list = []
-    started = time.monotonic()
     await worker(engine, sent).run_until_idle(timeout=30)
-    assert time.monotonic() - started >= LEASE_SECONDS * 0.5  # it did wait for the lease
+    with Session(engine) as session:
+        tried_at = {a.delivery_id: a.at for a in session.exec(select(DeliveryAttempt).where(
+            DeliveryAttempt.delivery_id.in_(held_until)))}
+    assert held_until and all(tried_at[i] > until for i, until in held_until.items())
 
     provider = [tuple(json.loads(line)) for line in log_file.read_text().splitlines()]
     copies = Counter(provider + sent)

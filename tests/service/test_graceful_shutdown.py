@@ -149,11 +149,10 @@ async def test_sigterm_mid_fan_out_loses_and_repeats_nothing(slow_emulator, demo
         await first.ready()
         alert_id, reference = accept_alert(engine)
         await wait_for(lambda: states(engine, alert_id)[SENT] >= 20, 30, "the first deliveries")
-        returncode, took = await first.terminate()
+        returncode, _ = await first.terminate()
     finally:
         first.kill()
-    assert returncode == 0, log.read_text()
-    assert took < SHUTDOWN_SECONDS + 2
+    assert returncode == 0, log.read_text()  # 1 if the stop overran BEREDSKAB_SHUTDOWN_SECONDS
     after_stop = states(engine, alert_id)
     assert after_stop[QUEUED] > 0, "the fan-out ended before the stop; nothing was tested"
     with Session(engine) as session:  # handed back: a restart takes them at once
@@ -207,9 +206,9 @@ async def test_the_demo_stops_cleanly_on_sigterm(tmp_path):
     replica = Replica(env, port, log, "--demo", "--emulator-port", str(emulator_port))
     try:
         await replica.ready(timeout=50)
-        returncode, took = await replica.terminate()
+        returncode, _ = await replica.terminate()
     finally:
         replica.kill()
-    assert returncode == 0 and took < SHUTDOWN_SECONDS, log.read_text()
+    assert returncode == 0, log.read_text()
     text = log.read_text()
     assert "INFO bot.serve: stopped" in text and not text.lstrip().startswith("{")

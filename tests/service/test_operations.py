@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 from bot import logs
 from bot.app import create_app
 from bot.health import newest_migration
-from bot.keys import SERVICES
 from bot.metrics import Metrics, may_scrape
 from bot.services import demo_settings
 from handleplaner.clock import utcnow
