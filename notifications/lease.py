@@ -130,7 +130,8 @@ class GroupCommit:
     transaction for many outcomes keeps the gap between Microsoft's answer and our commit short
     while the answers come fast. Up to ``parallel`` writes run at once (for rows that need no
     common lock). ``write_many(items)`` runs in a thread; a group that fails is written again
-    one by one, so one bad item does not take the others with it."""
+    one by one, so one bad item does not take the others with it (unless the database stayed
+    away through the patience: then the whole group fails at once)."""
 
     def __init__(self, write_many: Callable[[list], None], *, size: int, patience: float,
                  parallel: int = 1):
@@ -160,12 +161,13 @@ class GroupCommit:
             await settle_surely(lambda: self.write_many([item for item, _ in group]),
                                 patience=self.patience, executor=self.executor)
         except Exception as error:
-            if len(group) > 1:
+            if len(group) > 1 and not database_away(error):  # a bad item: the rest still go
                 for one in group:
                     await self._write([one])
                 return
-            if not group[0][1].done():
-                group[0][1].set_exception(error)
+            for _, done in group:  # the database stayed away: one by one would wait as long again
+                if not done.done():
+                    done.set_exception(error)
             return
         for _, done in group:
             if not done.done():

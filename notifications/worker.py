@@ -63,12 +63,12 @@ class Job:
     """Deliveries of one alert over one channel that go out in one call."""
 
     alert_id: int
+    incident_id: int  # locked when the outcome is written; named in the log lines
     channel: str
     delivery_ids: list[int]
     recipients: list[Recipient]
     message: AlertMessage
     earlier_cards: dict[str, tuple[str, str, dict]] = field(default_factory=dict)
-    incident_id: int | None = None  # for the log lines
     # An earlier claim of these rows ran out unanswered: the call may have reached Microsoft.
     interrupted: bool = False
     queued_at: datetime | None = None
@@ -85,7 +85,6 @@ class Job:
 class Settling:
     """What one transaction of outcomes has read, and the record entries it will write."""
 
-    incidents: dict[int, int]  # alert id -> incident id
     deliveries: dict[int, Delivery]
     conversations: dict[str, TeamsConversation] = field(default_factory=dict)
     entries: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
@@ -397,13 +396,11 @@ class DeliveryWorker:
     def _settle_all(self, outcomes: list[tuple[Job, DeliveryResult, float]]) -> None:
         now = self.clock()
         with transaction(self.engine) as session:
-            incidents = {a.id: a.incident_id for a in session.exec(select(Alert).where(
-                Alert.id.in_({job.alert_id for job, _, _ in outcomes})))}
-            for incident_id in sorted(set(incidents.values())):  # one order: no deadlock
-                lock_incident(session, incident_id)
+            for incident_id in sorted({job.incident_id for job, _, _ in outcomes}):
+                lock_incident(session, incident_id)  # in one order: no deadlock
             # Read what the outcomes touch in a few statements, write them in one flush.
             ids = [i for job, _, _ in outcomes for i in job.delivery_ids]
-            batch = Settling(incidents=incidents, deliveries={d.id: d for d in session.exec(
+            batch = Settling(deliveries={d.id: d for d in session.exec(
                 select(Delivery).where(Delivery.id.in_(ids)))})
             people = {r.person_id for job, result, _ in outcomes if result.conversation_id
                       and job.channel == "teams" for r in job.recipients}
@@ -417,7 +414,7 @@ class DeliveryWorker:
 
     def _settle_job(self, session: Session, job: Job, result: DeliveryResult, duration_ms: float,
                     now: datetime, batch: "Settling") -> None:
-        incident_id = batch.incidents[job.alert_id]
+        incident_id = job.incident_id
         for delivery_id, recipient in zip(job.delivery_ids, job.recipients):
             delivery = batch.deliveries.get(delivery_id)
             if delivery is None or delivery.state != QUEUED:
