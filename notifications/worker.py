@@ -369,24 +369,24 @@ class DeliveryWorker:
             entries: dict[int, list[dict]] = defaultdict(list)
             for delivery in rows:
                 delivery.attempts += 1
-                delivery.state, delivery.sent_at, delivery.last_error = SENT, now, None
                 delivery.claimed_by = delivery.claimed_until = None
+                result = DeliveryResult(ok=True, provider_message_id=delivery.provider_message_id,
+                                        conversation_id=delivery.conversation_id,
+                                        error="skrevet ned efter en genstart: Microsoft havde "
+                                              "taget imod kaldet")
+                self._apply(delivery, result, now)
                 session.add(delivery)
                 session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, outcome="sendt",
-                                            error="skrevet ned efter en genstart: Microsoft havde "
-                                                  "taget imod kaldet", duration_ms=0))
+                                            error=result.error, duration_ms=0))
                 if delivery.channel == "teams" and delivery.conversation_id:
                     self._keep_conversation(session, conversations, delivery.person_id,
                                             delivery.conversation_id, now)
-                name = names.get(delivery.person_id, delivery.person_id)
-                channel = CHANNEL_NAMES.get(delivery.channel, delivery.channel)
-                entries[delivery.incident_id].append(dict(
-                    actor_id=record.SYSTEM, action="varsel.leveret", at=now,
-                    summary=f"Varsel leveret til {name} via {channel} (skrevet ned efter en "
-                            "genstart af tjenesten)",
-                    data={"delivery_id": delivery.id, "alert_id": delivery.alert_id,
-                          "person_id": delivery.person_id, "channel": delivery.channel,
-                          "attempt": delivery.attempts, "after_restart": True}))
+                recipient = Recipient(person_id=delivery.person_id,
+                                      name=names.get(delivery.person_id, delivery.person_id))
+                entry = self._record(delivery, recipient, "sendt", result, now)
+                entry["summary"] += " (skrevet ned efter en genstart af tjenesten)"
+                entry["data"]["after_restart"] = True
+                entries[delivery.incident_id].append(entry)
             for incident_id, items in sorted(entries.items()):
                 record.append_many(session, incident_id, items)
             log.warning("%d deliveries accepted by Microsoft before a worker died were written "
