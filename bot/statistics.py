@@ -1,8 +1,9 @@
 """Figures for the secretariat's annual report, per calendar year (Copenhagen time of activation).
 
-Plain functions on a session and a year. Exercises (ØVELSE) are counted apart from real
-incidents (``exercise=True`` gives their figures), and planned events (beredskabsplaner prepared
-ahead, never activated) are left out of both and only counted.
+Plain functions on a session and the year's incidents (``incidents_of_year``, read once per set
+of figures). Exercises (ØVELSE) are counted apart from real incidents (``exercise=True`` gives
+their figures), and planned events (beredskabsplaner prepared ahead, never activated) are left out
+of both and only counted.
 
 - incidents per local area (an incident for the whole city is counted once, as "Hele byen", not
   in every area) and per incident type;
@@ -101,10 +102,9 @@ class Count:
     count: int
 
 
-def per_area(session: Session, year: int, *, exercise: bool = False) -> list[Count]:
+def per_area(session: Session, incidents: list[Incident]) -> list[Count]:
     """Every active area (also those with none), areas no longer active that had incidents,
     and "Hele byen"; in the directory's order (by name)."""
-    incidents = incidents_of_year(session, year, exercise=exercise)
     local_ones = [i.id for i in incidents if not i.whole_city]
     tally: Counter = Counter()
     if local_ones:
@@ -117,8 +117,8 @@ def per_area(session: Session, year: int, *, exercise: bool = False) -> list[Cou
     return rows
 
 
-def per_type(session: Session, year: int, *, exercise: bool = False) -> list[Count]:
-    tally = Counter(i.incident_type for i in incidents_of_year(session, year, exercise=exercise))
+def per_type(incidents: list[Incident]) -> list[Count]:
+    tally = Counter(i.incident_type for i in incidents)
     return [Count(code, label, tally.get(code, 0)) for code, label in INCIDENT_TYPES.items()]
 
 
@@ -169,10 +169,9 @@ MILESTONES: tuple[tuple[str, str, Callable], ...] = (
 )
 
 
-def response_times(session: Session, year: int, *, exercise: bool = False,
+def response_times(session: Session, incidents: list[Incident], *,
                    now: datetime | None = None) -> list[ResponseTime]:
     moment = now or utcnow()
-    incidents = incidents_of_year(session, year, exercise=exercise)
     ids = [i.id for i in incidents]
     result = []
     for key, label, first in MILESTONES:
@@ -205,10 +204,10 @@ class CommitmentsInTime:
         return self.met / self.decided if self.decided else None
 
 
-def commitments_in_time(session: Session, year: int, *, exercise: bool = False,
+def commitments_in_time(session: Session, incidents: list[Incident], *,
                         now: datetime | None = None) -> CommitmentsInTime:
     moment = now or utcnow()
-    ids = [i.id for i in incidents_of_year(session, year, exercise=exercise)]
+    ids = [i.id for i in incidents]
     if not ids:
         return CommitmentsInTime(0, 0, 0, 0)
     done_at: dict[int, datetime] = {}
@@ -253,11 +252,11 @@ class YearStatistics:
 
 def figures(session: Session, year: int, *, exercise: bool = False,
             now: datetime | None = None) -> Figures:
-    return Figures(incidents=len(incidents_of_year(session, year, exercise=exercise)),
-                   per_area=per_area(session, year, exercise=exercise),
-                   per_type=per_type(session, year, exercise=exercise),
-                   times=response_times(session, year, exercise=exercise, now=now),
-                   commitments=commitments_in_time(session, year, exercise=exercise, now=now))
+    incidents = incidents_of_year(session, year, exercise=exercise)  # read once for all figures
+    return Figures(incidents=len(incidents), per_area=per_area(session, incidents),
+                   per_type=per_type(incidents),
+                   times=response_times(session, incidents, now=now),
+                   commitments=commitments_in_time(session, incidents, now=now))
 
 
 def year_statistics(session: Session, year: int, *, now: datetime | None = None) -> YearStatistics:

@@ -73,15 +73,16 @@ async def test_year_figures_for_a_small_constructed_year(engine):
             "brand", "skyderi", "uro", "konflikt"]
         assert [i.incident_type for i in stats.incidents_of_year(session, 2024)] == ["drab"]
 
-        areas = by_code(stats.per_area(session, 2025))
+        year = stats.incidents_of_year(session, 2025)
+        areas = by_code(stats.per_area(session, year))
         assert {code: n for code, n in areas.items() if n} == {
             "vesterbro": 1, "indre-noerrebro": 1, "ydre-noerrebro": 1, "valby": 1, "hele-byen": 1}
         assert len(areas) == 16  # every area, also those with none, and "Hele byen"
-        assert by_code(stats.per_type(session, 2025)) == {
+        assert by_code(stats.per_type(year)) == {
             "konflikt": 1, "skyderi": 1, "brand": 1, "drab": 0, "uro": 1, "institution": 0,
             "andet": 0}
 
-        times = {t.key: t for t in stats.response_times(session, 2025, now=NOW)}
+        times = {t.key: t for t in stats.response_times(session, year, now=NOW)}
         alert = times["varsel"]  # 1, 4 and 16 minutes; the whole-city one was never delivered
         assert (alert.reached, alert.incidents) == (3, 4)
         assert alert.median == 4 * MIN and alert.mean == 7 * MIN
@@ -92,14 +93,14 @@ async def test_year_figures_for_a_small_constructed_year(engine):
         approved = times["plan_godkendt"]
         assert (approved.reached, approved.median, approved.mean) == (1, 5 * HOUR, 5 * HOUR)
         # before the meeting's start it has not been held
-        early = {t.key: t for t in stats.response_times(session, 2025, now=I1 + HOUR)}
+        early = {t.key: t for t in stats.response_times(session, year, now=I1 + HOUR)}
         assert early["moede_afholdt"].reached == 0
 
-        done = stats.commitments_in_time(session, 2025, now=NOW)
+        done = stats.commitments_in_time(session, year, now=NOW)
         assert (done.met, done.late, done.running) == (1, 1, 0)
         assert done.missed == built["commitments"] - 2 + _unowned(session, built["plan_id"])
         assert done.share == pytest.approx(1 / done.decided)
-        midway = stats.commitments_in_time(session, 2025, now=I1 + 7 * HOUR)
+        midway = stats.commitments_in_time(session, year, now=I1 + 7 * HOUR)
         assert midway.met == 1 and midway.running + midway.missed + midway.late == (
             done.decided - 1)
 
