@@ -65,6 +65,18 @@ async def reply(turn_context: TurnContext, activity, attempts: int = 4) -> None:
             await asyncio.sleep(min(wait, 10.0))
 
 
+def _keep_conversation_in(session: Session, person_id: str, conversation_id: str | None,
+                          service_url: str) -> None:
+    """Keep the person's chat with the bot for proactive messages; usually it is known as is
+    and nothing is written."""
+    if not conversation_id:
+        return
+    known = session.get(TeamsConversation, person_id)
+    if known is None or (known.conversation_id, known.service_url) != (conversation_id,
+                                                                       service_url):
+        keep_conversation(session, person_id, conversation_id, service_url, utcnow())
+
+
 class BeredskabAgent(ActivityHandler):
     def __init__(self, engine: Engine, link_base: str = "", on_change=None) -> None:
         self.engine = engine
@@ -79,13 +91,8 @@ class BeredskabAgent(ActivityHandler):
             return directory.person_by_teams_id(session, aad_object_id)
 
     def _keep_conversation(self, person_id: str, conversation_id: str, service_url: str) -> None:
-        with Session(self.engine) as session:
-            known = session.get(TeamsConversation, person_id)
-            if known and (known.conversation_id, known.service_url) == (conversation_id,
-                                                                        service_url):
-                return  # the usual case: nothing to write
         with transaction(self.engine) as session:
-            keep_conversation(session, person_id, conversation_id, service_url, utcnow())
+            _keep_conversation_in(session, person_id, conversation_id, service_url)
 
     async def _remember(self, turn_context: TurnContext):
         activity = turn_context.activity
@@ -160,11 +167,13 @@ class BeredskabAgent(ActivityHandler):
         await reply(turn_context, MessageFactory.text(f"Velkommen{name}. {HELP}"))
 
     # Card actions (Action.Execute) -------------------------------------------------------
-    def _acknowledge(self, aad_object_id: str | None, alert_id) -> tuple[int, dict | str]:
+    def _acknowledge(self, aad_object_id: str | None, alert_id, conversation_id: str | None,
+                     service_url: str) -> tuple[int, dict | str]:
         with transaction(self.engine) as session:
             person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
             if person is None:
                 return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+            _keep_conversation_in(session, person.id, conversation_id, service_url)
             try:
                 alert_id = int(alert_id)
             except (TypeError, ValueError):
@@ -310,9 +319,12 @@ class BeredskabAgent(ActivityHandler):
             status, result = await on_card_thread(self._press, sender, verb, data)
         elif verb in ("godkend", "afvis", "kommentar"):
             status, result = await on_card_thread(self._decide, sender, verb, data)
-        elif verb == "kvitter":
-            await self._remember(turn_context)
-            status, result = await on_card_thread(self._acknowledge, sender, data.get("alert_id"))
+        elif verb == "kvitter":  # one session on the card threads: who, the chat, the receipt
+            activity = turn_context.activity
+            status, result = await on_card_thread(
+                self._acknowledge, sender, data.get("alert_id"),
+                activity.conversation.id if activity.conversation else None,
+                activity.service_url or "")
         else:
             status, result = 400, f"Ukendt handling: {verb}"
         self.pressed(verb, status)
