@@ -10,9 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from handleplaner.clock import utcnow
-from handleplaner.directory import queries as directory
-from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, NotAllowed, activate
-from handleplaner.incidents.service import parse_activation
+from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, activate
+from handleplaner.incidents.service import check_activation
 from handleplaner.storage import transaction
 from notifications.audiences import activation_audience, activation_groups
 from notifications.channel_posts import enqueue_channel_posts
@@ -57,10 +56,5 @@ def activation_recipients(engine: Engine, *, actor_id: str, data: Mapping[str, A
     ``activate_beredskab`` (raises ``NotAllowed`` or ``ActivationInvalid``), then the audience.
     The web page asks for confirmation when it is large."""
     with Session(engine) as session:
-        if not directory.may_activate(session, actor_id):
-            raise NotAllowed("Kun SSP-styregruppen, SSP Sekretariatet og SSP-ledergrupperne "
-                             "kan aktivere beredskabet.")
-        known = set(directory.area_codes(session))
-        request = parse_activation(data, known_areas=known, now=now or utcnow())
-        areas = sorted(known) if request.whole_city else sorted(set(request.areas))
+        _, areas = check_activation(session, actor_id=actor_id, data=data, now=now or utcnow())
         return activation_audience(session, areas)

@@ -142,20 +142,25 @@ class Activation:
     area_codes: list[str]
 
 
-def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
-             now: datetime | None = None) -> Activation:
-    """Open an incident in the caller's transaction, after checking who asks and what they ask.
-
-    Raises ``NotAllowed`` for anyone outside the styregruppe, the secretariat and the
-    ledergrupper, and ``ActivationInvalid`` for a bad request; in both cases nothing is written.
-    """
+def check_activation(session: Session, *, actor_id: str, data: Mapping[str, Any],
+                     now: datetime | None = None) -> tuple[ActivationRequest, list[str]]:
+    """Who asks and what they ask: the request and the area codes it covers. Raises
+    ``NotAllowed`` for anyone outside the styregruppe, the secretariat and the ledergrupper,
+    and ``ActivationInvalid`` for a bad request. Writes nothing."""
     if not directory.may_activate(session, actor_id):
         raise NotAllowed("Kun SSP-styregruppen, SSP Sekretariatet og SSP-ledergrupperne "
                          "kan aktivere beredskabet.")
     known = set(directory.area_codes(session))
     request = parse_activation(data, known_areas=known, now=now)
+    return request, sorted(known) if request.whole_city else sorted(set(request.areas))
+
+
+def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
+             now: datetime | None = None) -> Activation:
+    """Open an incident in the caller's transaction, after ``check_activation``; nothing is
+    written if that refuses."""
+    request, areas = check_activation(session, actor_id=actor_id, data=data, now=now)
     current = now or utcnow()
-    areas = sorted(known) if request.whole_city else sorted(set(request.areas))
     incident = Incident(
         reference=next_reference(session, current),
         incident_type=request.incident_type,
