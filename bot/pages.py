@@ -239,8 +239,9 @@ async def incident_page(request: web.Request) -> web.Response:
         from .commitment_pages import board_context
 
         states = Counter(r.state for r in rows)
+        progress = incident_progress(session, incident.id)
         return page(request, "incident.html.j2", person=person, incident=incident,
-                    timeline=timeline(session, incident.id),
+                    timeline=timeline(session, incident.id, progress=progress),
                     **board_context(session, incident, back="haendelse",
                                     error=request.query.get("opgavefejl", ""),
                                     error_id=request.query.get("opgave", "")),
@@ -249,7 +250,7 @@ async def incident_page(request: web.Request) -> web.Response:
                                                if states[code]) or "ingen leveringer",
                     names={p.id: p.name for p in directory.list_people(session,
                                                                        include_inactive=True)},
-                    progress=incident_progress(session, incident.id),
+                    progress=progress,
                     may_compose=directory.may_activate(session, person.id),
                     may_export=access.is_secretariat(session, person.id),
                     resend_options=resend_options,

@@ -17,6 +17,7 @@ class AlertProgress:
     counts: dict[str, int]  # state -> deliveries
     by_channel: dict[str, dict[str, int]]
     recipients: int  # original recipients (people)
+    delivered_people: int  # of those, people it reached on at least one channel
     acknowledged_people: int
     escalation_steps: int
 
@@ -52,6 +53,8 @@ def alert_progress(session: Session, alert: Alert) -> AlertProgress:
     acknowledged = {d.on_behalf_of or d.person_id for d in deliveries if d.acknowledged_at}
     return AlertProgress(alert=alert, counts=counts, by_channel=by_channel,
                          recipients=len(originals),
+                         delivered_people=len({d.person_id for d in deliveries
+                                               if d.escalation_level == 0 and d.sent_at}),
                          acknowledged_people=len(acknowledged & originals),
                          escalation_steps=sum(1 for d in deliveries if d.escalation_level > 0))
 

@@ -12,13 +12,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handleplaner import record
 from handleplaner.clock import dansk, iso_utc
 from handleplaner.directory import queries as directory
 
-from .models import ALERT_KINDS, Alert, Delivery
+from .models import ALERT_KINDS, Alert
+from .progress import AlertProgress, incident_progress
 
 # record action -> (kind code shown as a CSS class, Danish label of the step)
 STEPS = {
@@ -96,28 +97,6 @@ class Step:
         return iso_utc(self.at)
 
 
-def alert_counts(session: Session, incident_id: int) -> dict[int, AlertCounts]:
-    """Per alert of the incident: recipients, delivered and acknowledged people."""
-    rows = session.exec(select(Delivery).where(Delivery.incident_id == incident_id))
-    recipients: dict[int, set[str]] = {}
-    delivered: dict[int, set[str]] = {}
-    acknowledged: dict[int, set[str]] = {}
-    for d in rows:
-        if d.escalation_level == 0:
-            recipients.setdefault(d.alert_id, set()).add(d.person_id)
-            if d.sent_at is not None:
-                delivered.setdefault(d.alert_id, set()).add(d.person_id)
-        if d.acknowledged_at is not None:
-            acknowledged.setdefault(d.alert_id, set()).add(d.on_behalf_of or d.person_id)
-    alerts = session.exec(select(Alert).where(Alert.incident_id == incident_id))
-    return {a.id: AlertCounts(recipients=len(recipients.get(a.id, ())),
-                              delivered=len(delivered.get(a.id, ())),
-                              acknowledged=len(acknowledged.get(a.id, set())
-                                               & recipients.get(a.id, set())),
-                              requires_ack=a.requires_ack)
-            for a in alerts}
-
-
 def _alert_label(alert: Alert | None) -> tuple[str, str]:
     """Kind and label for an accepted alert: reminders and escalations of commitments and the
     plan's time box are named as such."""
@@ -137,11 +116,16 @@ def _alert_label(alert: Alert | None) -> tuple[str, str]:
     return "varsel", f"{ALERT_KINDS.get(alert.kind, 'Varsel')} sendt"
 
 
-def timeline(session: Session, incident_id: int) -> list[Step]:
-    """The incident's steps, oldest first (the record's order)."""
+def timeline(session: Session, incident_id: int, *,
+             progress: list[AlertProgress] | None = None) -> list[Step]:
+    """The incident's steps, oldest first (the record's order). ``progress``: the incident's
+    ``incident_progress`` if the caller has it already."""
     names = {p.id: p.name for p in directory.list_people(session, include_inactive=True)}
-    alerts = {a.id: a for a in session.exec(select(Alert).where(Alert.incident_id == incident_id))}
-    counts = alert_counts(session, incident_id)
+    progress = incident_progress(session, incident_id) if progress is None else progress
+    alerts = {p.alert.id: p.alert for p in progress}
+    counts = {p.alert.id: AlertCounts(recipients=p.recipients, delivered=p.delivered_people,
+                                      acknowledged=p.acknowledged_people,
+                                      requires_ack=p.alert.requires_ack) for p in progress}
     steps = []
     for entry in record.entries(session, incident_id):
         if entry.action in ROUTINE:
