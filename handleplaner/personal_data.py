@@ -9,7 +9,7 @@ Names and CPR numbers written into other free text are caught by the guard in
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from sqlmodel import SQLModel
 
@@ -36,3 +36,33 @@ def redacted(row: SQLModel, replacement: str = REDACTED) -> dict[str, Any]:
         if data.get(name):
             data[name] = replacement
     return data
+
+
+# Where a plan version's snapshot (plans.service.snapshot / version_snapshot) holds frozen copies
+# of marked fields ("*": each item of a list). Retention and the aktindsigt copy both work from
+# this; a field added to snapshots later that copies a marked column must be named here.
+SNAPSHOT_MARKED: tuple[tuple[str, ...], ...] = (
+    ("background",),                            # Plan.background
+    ("measures", "*", "notes"),                 # PlanMeasure.notes
+    ("approval", "decisions", "*", "comment"),  # ApprovalDecision.comment
+    ("period", "extended", "*", "reason"),      # PlanExtension.reason
+)
+# The names of the people behind confidential measures, frozen with the version.
+SNAPSHOT_PEOPLE = ("confidential_people",)
+
+
+def locate(node: Any, path: tuple[str, ...]) -> Iterator[tuple[dict, str]]:
+    """The (container, key) pairs ``path`` names in a JSON document; '*' steps into every list
+    item."""
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        for item in node if isinstance(node, list) else []:
+            yield from locate(item, rest)
+    elif isinstance(node, dict):
+        if not rest:
+            if head in node:
+                yield node, head
+        else:
+            yield from locate(node.get(head), rest)

@@ -33,7 +33,8 @@ from .commitments import models as _commitments  # noqa: F401  (marked_models ne
 from .directory import models as _directory  # noqa: F401
 from .incidents import CLOSED, Incident, lock_incident
 from .meetings.models import MinuteDecision
-from .personal_data import marked_models, personal_fields
+from .personal_data import (SNAPSHOT_MARKED, SNAPSHOT_PEOPLE, locate, marked_models,
+                            personal_fields)
 from .plans.models import PlanVersion
 from .record.models import RecordEntry
 from .record.reads import PersonalDataRead
@@ -47,9 +48,7 @@ CHUNK = 500
 # Copies of marked fields inside JSON columns: the column and the paths to the copies ("*": each
 # item of a list). PlanVersion.snapshot is built in plans.service.snapshot/version_snapshot.
 MARKED_JSON: dict[type[SQLModel], tuple[str, tuple[tuple[str, ...], ...]]] = {
-    PlanVersion: ("snapshot", (("background",), ("measures", "*", "notes"),
-                               ("approval", "decisions", "*", "comment"),
-                               ("period", "extended", "*", "reason"), ("confidential_people",))),
+    PlanVersion: ("snapshot", (*SNAPSHOT_MARKED, SNAPSHOT_PEOPLE)),
     MinuteDecision: ("measure", (("notes",),)),
 }
 
@@ -299,18 +298,11 @@ def _is_due(value: Any) -> bool:
 
 def _scrub(node: Any, path: tuple[str, ...], text: str | None) -> int:
     """Count (and with ``text``, replace) the due values at ``path`` in a JSON document."""
-    key, rest = path[0], path[1:]
-    if key == "*":
-        return sum(_scrub(item, rest, text) for item in node) if isinstance(node, list) else 0
-    if not isinstance(node, dict) or key not in node:
-        return 0
-    if rest:
-        return _scrub(node[key], rest, text)
-    if not _is_due(node[key]):
-        return 0
+    due = [(container, key) for container, key in locate(node, path) if _is_due(container[key])]
     if text is not None:
-        node[key] = [text] if isinstance(node[key], list) else text
-    return 1
+        for container, key in due:
+            container[key] = [text] if isinstance(container[key], list) else text
+    return len(due)
 
 
 def _personal_data(session: Session, report: Report, incident_ids: list[int],

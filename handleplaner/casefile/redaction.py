@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
-from typing import Any, Iterator
+from typing import Any
 
 from sqlmodel import Session, SQLModel, select
 
 from ..directory.models import Person
-from ..personal_data import REDACTED, personal_fields, redacted
+from ..personal_data import REDACTED, SNAPSHOT_MARKED, locate, personal_fields, redacted
 from ..plans.privacy import redact_personal_data
 from ..retention import MARKER as RETENTION_MARKER
 from .material import Material
@@ -29,16 +29,6 @@ REMOVED = "[fjernet]"
 COPY_MIN = 8
 COPY_PREFIX = 40
 
-# Where a plan version's snapshot (plans.service.snapshot / version_snapshot) holds frozen copies
-# of marked fields. A field added to snapshots later that copies a marked column must be named here.
-SNAPSHOT_MARKED: tuple[tuple[str, ...], ...] = (
-    ("background",),                            # Plan.background
-    ("incident", "description"),                # Incident.description (not frozen today)
-    ("measures", "*", "notes"),                 # PlanMeasure.notes
-    ("approval", "decisions", "*", "comment"),  # ApprovalDecision.comment
-    ("period", "extended", "*", "reason"),      # PlanExtension.reason
-)
-
 FIELD, COPY, CPR, NAME, PERSON = "felt", "kopi", "cpr", "navn", "person"
 KIND_LABELS = {
     FIELD: "Felter markeret som personoplysninger",
@@ -49,22 +39,6 @@ KIND_LABELS = {
 }
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")  # SHA-256 hashes of the record and the manifest stay
-
-
-def _locate(node: Any, path: tuple[str, ...]) -> Iterator[tuple[dict, str]]:
-    """The (container, key) pairs ``path`` names in ``node``; '*' steps into every list item."""
-    if not path:
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        for item in node if isinstance(node, list) else []:
-            yield from _locate(item, rest)
-    elif isinstance(node, dict):
-        if not rest:
-            if head in node:
-                yield node, head
-        else:
-            yield from _locate(node.get(head), rest)
 
 
 class Keep:
@@ -132,7 +106,7 @@ class Redact(Keep):
         for found in material.plans:
             for snapshot in found.snapshots.values():
                 for path in SNAPSHOT_MARKED:
-                    values |= {str(c[k] or "") for c, k in _locate(snapshot, path)}
+                    values |= {str(c[k] or "") for c, k in locate(snapshot, path)}
         self.values = sorted({v.strip() for v in values if len(v.strip()) >= COPY_MIN},
                              key=len, reverse=True)
 
@@ -146,7 +120,7 @@ class Redact(Keep):
     def snapshot(self, snapshot: dict) -> dict:
         result = copy.deepcopy(snapshot)
         for path in SNAPSHOT_MARKED:
-            for container, key in _locate(result, path):
+            for container, key in locate(result, path):
                 if container.get(key):
                     container[key] = REDACTED
                     self.counts[FIELD] += 1
