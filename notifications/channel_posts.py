@@ -186,12 +186,8 @@ class ChannelPoster:
         """Claim the posts that are due and send them. Stopped (cancelled) half-way, as the
         delivery worker: the calls already made finish and write their outcome, and the posts
         not yet tried are handed back, so a restart neither loses nor repeats them."""
-        claiming = asyncio.ensure_future(asyncio.to_thread(self.claim, self.clock()))
-        try:
-            ids = await asyncio.shield(claiming)
-        except asyncio.CancelledError:  # stopped while claiming: hand back what it took
-            await asyncio.shield(self._release_claimed(claiming))
-            raise
+        ids = await leases.claim_shielded(self.engine, ChannelPost,
+                                          lambda: self.claim(self.clock()))
         calling: set[int] = set()
         sends = {i: asyncio.ensure_future(self.send(i, calling)) for i in ids}
         try:
@@ -207,13 +203,6 @@ class ChannelPoster:
             if isinstance(outcome, Exception):
                 raise outcome
         return len(ids)
-
-    async def _release_claimed(self, claiming: asyncio.Future) -> None:
-        try:
-            ids = await claiming
-        except Exception:  # the claim failed: nothing was taken
-            return
-        await asyncio.to_thread(leases.release, self.engine, ChannelPost, ids)
 
     async def _stop(self, calls: list[asyncio.Future], untried: list[int]) -> None:
         await asyncio.gather(*calls, return_exceptions=True)

@@ -100,6 +100,25 @@ def release(engine: Engine, model, ids: list[int]) -> None:
                      .values(claimed_by=None, claimed_until=None))
 
 
+async def claim_shielded(engine: Engine, model, claim: Callable[[], list[int]]) -> list[int]:
+    """Run ``claim`` in a thread and return the ids it took; stopped (cancelled) meanwhile, the
+    claim still completes and what it took is handed back before the cancellation goes on."""
+    claiming = asyncio.ensure_future(asyncio.to_thread(claim))
+    try:
+        return await asyncio.shield(claiming)
+    except asyncio.CancelledError:
+        await asyncio.shield(_hand_back(engine, model, claiming))
+        raise
+
+
+async def _hand_back(engine: Engine, model, claiming: asyncio.Future) -> None:
+    try:
+        ids = await claiming
+    except Exception:  # the claim failed: nothing was taken
+        return
+    await asyncio.to_thread(release, engine, model, ids)
+
+
 def database_away(error: Exception) -> bool:
     """The database could not be reached or dropped the connection (a restart, a fail-over)."""
     return isinstance(error, OperationalError) or (

@@ -512,12 +512,7 @@ class DeliveryWorker:
         the calls already made, so a restart neither loses nor repeats them."""
         posted = await self.channel_poster.run_once() if self.channel_poster else 0
         await asyncio.to_thread(self.settle_answered)
-        claiming = asyncio.ensure_future(asyncio.to_thread(self.claim))
-        try:
-            ids = await asyncio.shield(claiming)
-        except asyncio.CancelledError:  # stopped while claiming: hand back what it took
-            await asyncio.shield(self._release_claim(claiming))
-            raise
+        ids = await leases.claim_shielded(self.engine, Delivery, self.claim)
         if not ids:
             return posted
         keeper = asyncio.ensure_future(self._keep_lease())
@@ -540,13 +535,6 @@ class DeliveryWorker:
                 raise
         finally:
             keeper.cancel()
-
-    async def _release_claim(self, claiming: asyncio.Future) -> None:
-        try:
-            ids = await claiming
-        except Exception:  # the claim failed: nothing was taken
-            return
-        await asyncio.to_thread(self.release, ids)
 
     async def _stop(self, untried: list[int]) -> None:
         await asyncio.gather(*list(self._inflight), return_exceptions=True)
