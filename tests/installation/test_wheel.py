@@ -12,13 +12,16 @@ from .newcomer import (PYTHON, START_SECONDS, Background, clean_environment, clo
                        free_port, get, run)
 
 # Run inside the installed environment: every Jinja2 template compiles, the plan templates load.
+# (web pages with the pages' environment, the plan document with its own, the rest as sent).
 LOAD_EVERY_TEMPLATE = """
-from handleplaner.plans.templates import load_plan_templates
-from notifications.rendering import environment
 import beredskab_templates
-env = environment()
-names = env.list_templates(extensions=["j2"])
+from bot.pages import _ENV as pages
+from handleplaner.plans.documents import environment as documents
+from handleplaner.plans.templates import load_plan_templates
+from notifications.rendering import environment as messages
+names = messages().list_templates(extensions=["j2"])
 for name in names:
+    env = pages if name.startswith("web/") else documents() if name.startswith("plans/") else messages()
     env.get_template(name)
 print(beredskab_templates.folder())
 print(len(names), len(load_plan_templates()))
