@@ -347,7 +347,7 @@ async def test_over_the_sending_limit_is_429_with_retry_after(graph):
 async def test_five_requests_at_once_on_one_mailbox_meet_the_concurrency_limit(make_graph):
     """throttling-limits, "Outlook service limits": per app per mailbox "Four concurrent requests";
     over it, 429 with Retry-After (Graph's throttling page)."""
-    graph = await make_graph(latency_ms=(200, 200))
+    graph = await make_graph(latency_ms=(500, 500))  # long enough for all five to be in flight
     headers = await graph.headers()
     answers = await asyncio.gather(*(graph.client.get(SENT_ITEMS, headers=headers) for _ in range(5)))
     statuses = sorted(a.status for a in answers)
