@@ -301,6 +301,8 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
 
     if "manifestVersion" in manifest and manifest["manifestVersion"] != MANIFEST_VERSION:
         problems.append(f"manifestVersion skal være '{MANIFEST_VERSION}'")
+    if "$schema" in manifest and manifest["$schema"] != SCHEMA_URL:
+        problems.append(f"$schema skal være {SCHEMA_URL} (samme version som manifestVersion)")
     version = manifest.get("version")
     if "version" in manifest and (not isinstance(version, str) or not SEMVER.match(version)
                                   or len(version) > 256):
@@ -361,6 +363,17 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
         elif "resource" in web_app and (not isinstance(web_app["resource"], str)
                                         or len(web_app["resource"]) > URL_MAX):
             problems.append("webApplicationInfo.resource skal være en adresse på højst 2048 tegn")
+
+    for key in ("color", "outline"):
+        name = _get(manifest, "icons", key)
+        if isinstance(name, str) and name and (
+                "/" in name or "\\" in name or name in (".", "..", "manifest.json")
+                or not name.lower().endswith(".png")):
+            problems.append(f"icons.{key} '{name}' skal være navnet på en PNG-fil i pakkens rod, "
+                            "fx color.png")
+    color_name = _get(manifest, "icons", "color")
+    if isinstance(color_name, str) and color_name == _get(manifest, "icons", "outline"):
+        problems.append("icons.color og icons.outline skal være to forskellige filer")
 
     if icons is not None:
         color_name = _get(manifest, "icons", "color")

@@ -82,10 +82,18 @@ def valid_manifest() -> dict:
 
 
 def test_package_has_exactly_the_three_files_at_the_root(tmp_path):
+    # apps-package: a zip of manifest.json and the two icons, at its root (no folder inside)
     out = tmp_path / "ssp-beredskab.zip"
     build_package(out, bot_app_id=BOT_ID, public_url=PUBLIC_URL, version="1.2.3")
     names, manifest, color, outline = read_package(out)
     assert sorted(names) == ["color.png", "manifest.json", "outline.png"]
+    with zipfile.ZipFile(out) as zf:
+        assert zf.testzip() is None
+        assert not any(info.is_dir() or "/" in info.filename or "\\" in info.filename
+                       for info in zf.infolist())
+    # the icons the manifest names are the files at the root
+    assert {manifest["icons"]["color"], manifest["icons"]["outline"]} == \
+        set(names) - {"manifest.json"}
 
     assert manifest["$schema"] == \
         "https://developer.microsoft.com/json-schemas/teams/v1.30/MicrosoftTeams.schema.json"
@@ -153,11 +161,15 @@ def test_validation_catches_a_long_short_description_and_a_bad_guid():
 
 @pytest.mark.parametrize("change, expected", [
     (lambda m: m.update(version="1.0"), "version"),
+    (lambda m: m.update({"$schema": SCHEMA_URL.replace("v1.30", "v1.19")}), "$schema"),
+    (lambda m: m.update(manifestVersion="1.19"), "manifestVersion"),
     (lambda m: m.pop("accentColor"), "accentColor"),
     (lambda m: m["name"].update(short="S" * 31), "name.short"),
     (lambda m: m["developer"].update(privacyUrl="http://x.example/p"), "privacyUrl"),
     (lambda m: m["bots"][0]["commandLists"][0]["commands"][0].update(title="t" * 129), "title"),
     (lambda m: m.update(validDomains=["https://x.example/"]), "validDomains"),
+    (lambda m: m["icons"].update(color="ikoner/color.png"), "pakkens rod"),
+    (lambda m: m["icons"].update(outline="color.png"), "to forskellige filer"),
 ])
 def test_validation_catches_other_schema_violations(change, expected):
     manifest = copy.deepcopy(valid_manifest())
