@@ -155,7 +155,7 @@ def _teams_app(args) -> int:
     public_url = (args.public_url or settings.public_url).rstrip("/")
     try:
         manifest = build_package(Path(args.out), bot_app_id=bot_app_id, public_url=public_url,
-                                 version=args.version, allow_http=demo)
+                                 version=args.version, demo=demo)
     except TeamsAppError as error:
         print(f"Teams-pakken blev ikke skrevet.\n{error}", file=sys.stderr)
         return 2
@@ -331,7 +331,8 @@ def parser() -> argparse.ArgumentParser:
                        help="tjenestens offentlige adresse (ellers BEREDSKAB_PUBLIC_URL)")
     teams.add_argument("--version", default="1.0.0", help="app-pakkens version, fx 1.0.0")
     teams.add_argument("--demo", action="store_true",
-                       help="brug emulatorens bot-id og tillad http (også BEREDSKAB_DEMO=1)")
+                       help="brug emulatorens bot-id og tillad http på localhost "
+                            "(også BEREDSKAB_DEMO=1)")
     teams.set_defaults(run=_teams_app)
 
     export = commands.add_parser("export", help="eksportér en hændelse som sagsakt (zip) til "
