@@ -118,12 +118,20 @@ async def test_form_without_csrf_token_is_refused(service):
 
 
 async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
+    """No Authorization header: 401 (no credentials). A token that fails a requirement of
+    "Authenticate requests from the Bot Connector service to your bot", or whose key is not
+    endorsed for the activity's channel: 403 (learn.microsoft.com/en-us/azure/bot-service/
+    rest-api/bot-framework-rest-connector-authentication#connector-to-bot)."""
     emulator = service.emulator
     activity = {"type": "message", "text": "hej", "serviceUrl": emulator.service_url,
                 "channelId": "msteams", "conversation": {"id": "a:1"},
                 "from": {"id": "29:x"}, "recipient": {"id": "28:bot"}}
-    for headers in ({}, {"Authorization": "Bearer not-a-jwt"},
+    response = await service.client.post("/api/messages", json=activity)
+    assert response.status == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    for headers in ({"Authorization": "Bearer not-a-jwt"},
+                    {"Authorization": "Basic " + emulator.signed_activity_token()},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(key=emulator.rogue_key())},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(key=emulator.webchat_key)},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(audience="someone-else")},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(expires_in=-3600)},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(
@@ -131,7 +139,12 @@ async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
                     {"Authorization": "Bearer " + emulator.signed_activity_token(
                         service_url="https://evil.example/")}):
         response = await service.client.post("/api/messages", json=activity, headers=headers)
-        assert response.status == 401, headers
+        assert response.status == 403, headers
+    signed = {"Authorization": "Bearer " + emulator.signed_activity_token()}
+    for changed in ({"channelId": "webchat"}, {"channelId": None}, {"serviceUrl": None}):
+        response = await service.client.post("/api/messages", json={**activity, **changed},
+                                             headers=signed)
+        assert response.status == 403, changed
     assert not any(service.emulator.chats.values())
 
 
