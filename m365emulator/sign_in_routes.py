@@ -9,7 +9,8 @@ or redirect URI is shown as an error page; any other problem goes back to the re
 Rules from "Microsoft identity platform and OAuth 2.0 authorization code flow"
 (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow): PKCE with
 `S256` or `plain` (no `code_challenge_method` means `plain`); `state` comes back unchanged, on errors
-too; the code is redeemed with the same `redirect_uri` and the `code_verifier`, once, within about
+too; the `redirect_uri` must exactly match one registered (`EmulatorConfig.redirect_uris`, when
+given), else Entra ID shows its error page (AADSTS50011); the code is redeemed with the same `redirect_uri` and the `code_verifier`, once, within about
 ten minutes. The emulator asks for PKCE (`code_challenge`) on every request, as the service always
 sends it; Entra ID requires it only of single-page apps.
 """
@@ -96,7 +97,8 @@ async def authorize(request: web.Request) -> web.Response:
         )
     if not redirect_uri:
         return _error_page(request, 900144, "The request body must contain the following parameter: 'redirect_uri'.")
-    if not _valid_redirect_uri(redirect_uri):
+    registered = emulator.config.redirect_uris
+    if not _valid_redirect_uri(redirect_uri) or (registered and redirect_uri not in registered):
         return _error_page(
             request, 50011,
             f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "

@@ -243,6 +243,21 @@ async def test_the_services_sign_in_round_trip(entra):
     assert identity.email == PEOPLE[0]["email"] and identity.tenant_id == entra.tenant
 
 
+async def test_the_redirect_uri_must_exactly_match_a_registered_one(make_entra):
+    """Auth code flow, "Request an authorization code", `redirect_uri`: "It must exactly match one
+    of the redirect URIs you registered"; AADSTS50011 "InvalidReplyTo - The reply address is
+    missing, misconfigured, or doesn't match reply addresses configured for the app". Entra ID
+    cannot send the browser to an address it does not trust, so it shows the error itself."""
+    entra = await make_entra(redirect_uris=[REDIRECT])
+    assert (await SignIn(entra).authorize())["code"]
+    for other in (REDIRECT + "/mere", REDIRECT.replace("https://", "http://"), "https://evil.example/svar"):
+        query = {k: v for k, v in SignIn(entra, redirect_uri=other).params.items() if v is not None}
+        response = await entra.client.get(f"/{entra.tenant}/oauth2/v2.0/authorize", params=query,
+                                          allow_redirects=False)
+        assert response.status == 400 and "Location" not in response.headers, other
+        assert "AADSTS50011" in await response.text()
+
+
 async def test_the_code_comes_back_with_the_same_state(entra):
     """Auth code flow, "Successful response": `code`, and "If a `state` parameter is included in
     the request, the same value should appear in the response"."""
