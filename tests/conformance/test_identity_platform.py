@@ -161,6 +161,17 @@ async def test_the_token_endpoint_takes_post_only(entra):
     assert "Received a GET request" in body["error_description"]
 
 
+async def test_the_parameters_come_form_encoded(entra):
+    """Client credentials, "First case": the request is `Content-Type:
+    application/x-www-form-urlencoded`; parameters sent as JSON are not read, so the first
+    required one is missing (AADSTS900144)."""
+    response = await entra.client.post(entra.token_path, json={
+        "grant_type": "client_credentials", "client_id": entra.app_id, "client_secret": entra.secret,
+        "scope": GRAPH_SCOPE})
+    body = await oauth_error(response, 400, "invalid_request", 900144)
+    assert "parameter: 'grant_type'" in body["error_description"]
+
+
 async def test_the_error_response_has_the_documented_fields(entra):
     """Client credentials, "Error response": "An error response (400 Bad Request)" with `error`,
     `error_description` (the AADSTS code, then "\\r\\nTrace ID: ...\\r\\nCorrelation ID:

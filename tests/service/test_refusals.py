@@ -148,6 +148,23 @@ async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
     assert not any(service.emulator.chats.values())
 
 
+async def test_keys_that_cannot_be_fetched_are_our_fault_not_the_callers(emulator):
+    """When the OpenID metadata cannot be had, the activity is answered 503 (try again), not
+    403: nothing is known to be wrong with the token."""
+    import aiohttp
+
+    from bot.activity_auth import ActivityRejected, ActivityTokenValidator
+
+    async with aiohttp.ClientSession() as http:
+        validator = ActivityTokenValidator(http, metadata_url=f"{emulator.base_url}/botframework/v1/nowhere",
+                                           issuer="https://api.botframework.com",
+                                           app_id=emulator.config.bot_app_id)
+        with pytest.raises(ActivityRejected) as refused:
+            await validator.validate("Bearer " + emulator.signed_activity_token(),
+                                     service_url=emulator.service_url, channel_id="msteams")
+    assert refused.value.status == 503
+
+
 async def test_a_cpr_number_never_goes_out_in_an_alert(service):
     """Titles and alert texts are sent to many people; a CPR number in them is refused with the
     field named, and nothing is sent."""
