@@ -95,8 +95,9 @@ async def test_a_wrong_secret_is_invalid_client_and_the_service_says_why(entra):
     async with aiohttp.ClientSession() as http:
         tokens = ClientCredentialsTokens(http, token_url=entra.token_url, client_id=entra.app_id,
                                          client_secret="forkert")
-        with pytest.raises(TokenError, match="AADSTS7000215"):
+        with pytest.raises(TokenError, match="AADSTS7000215") as refused:
             await tokens.token(GRAPH_SCOPE)
+    assert "\n" not in str(refused.value) and "Trace ID:" in str(refused.value)  # one log line
 
 
 async def test_an_unknown_application_is_unauthorized_client(entra):
