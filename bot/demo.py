@@ -28,6 +28,7 @@ from notifications import overview
 
 from .access import DEMO_HEADER
 from .app import create_app
+from .entra_sign_in import CALLBACK_PATH
 from .keys import SERVICES
 from .serve import emulator_people
 from .services import demo_settings
@@ -344,7 +345,8 @@ async def run_scenario(name: str, out: Path) -> dict:
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     emulator, emulator_runner = await start_emulator(
-        EmulatorConfig(bot_endpoint=f"{base}/api/messages", record_dir=out, seed=7,
+        EmulatorConfig(bot_endpoint=f"{base}/api/messages", redirect_uris=[f"{base}{CALLBACK_PATH}"],
+                       record_dir=out, seed=7,
                        latency_ms=(5, 40), smtp_port=0), port=0)
     settings = demo_settings(emulator.base_url, public_url=base, worker_poll_seconds=0.2,
                              smtp_port=emulator.smtp_port,

@@ -39,9 +39,13 @@ async def start_demo_emulator(public_url: str, port: int, record_dir=None):
     from handleplaner.directory.entra_demo import emulator_directory
     from m365emulator import EmulatorConfig, start_emulator
 
+    from .entra_sign_in import CALLBACK_PATH
+
     # The demo organisation's Entra groups too (beredskab directory sync --mapping
-    # handleplaner/directory/data/demo-entra-mapping.yaml reads them).
+    # handleplaner/directory/data/demo-entra-mapping.yaml reads them); sign-in's redirect URI
+    # registered, as at Entra ID.
     config = EmulatorConfig(bot_endpoint=f"{public_url}/api/messages", record_dir=record_dir,
+                            redirect_uris=[f"{public_url}{CALLBACK_PATH}"],
                             latency_ms=(20, 120), smtp_port=0,
                             directory=emulator_directory(load_directory(DEMO_ORGANISATION)))
     return await start_emulator(config, host="127.0.0.1", port=port)

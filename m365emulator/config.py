@@ -44,6 +44,9 @@ class EmulatorConfig:
     # Teams channels the bot is installed in: [{"id": "19:...@thread.tacv2", "name": "..."}]. Empty: any
     # channel id is accepted; otherwise an id not listed is 404 ChannelNotFound.
     channels: list[dict] = field(default_factory=list)
+    # The app registration's redirect URIs (Web platform) for sign-in. Empty: any http(s) address is
+    # taken (the emulator on its own); otherwise the authorize endpoint takes only these, exactly.
+    redirect_uris: list[str] = field(default_factory=list)
     # Port of the SMTP server (None: no SMTP server; 0: any free port), started by start_emulator.
     smtp_port: int | None = None
     # Entra ID's users and groups for `groups/{id}/members`: {"users": [...], "groups": [...]}

@@ -68,7 +68,11 @@ def connector_error(
 
 
 def token_error(request: web.Request, status: int, error: str, aadsts: int, description: str) -> web.Response:
-    """Entra ID's OAuth error JSON (`error`, `error_description` with the AADSTS code, ...)."""
+    """Entra ID's OAuth error JSON, as "Microsoft Entra authentication and authorization error codes"
+    (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes, "Handling error
+    codes in your application") shows it: `error`, `error_description` ("AADSTS<code>: <text>" then
+    the trace id, correlation id and timestamp on lines of their own), `error_codes`, `timestamp`,
+    `trace_id`, `correlation_id`, `error_uri`."""
     now = dt.datetime.now(dt.timezone.utc)
     trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
     stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
@@ -77,7 +81,8 @@ def token_error(request: web.Request, status: int, error: str, aadsts: int, desc
         {
             "error": error,
             "error_description": (
-                f"AADSTS{aadsts}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {stamp}"
+                f"AADSTS{aadsts}: {description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}"
+                f"\r\nTimestamp: {stamp}"
             ),
             "error_codes": [aadsts],
             "timestamp": stamp,

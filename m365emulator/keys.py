@@ -81,7 +81,7 @@ class SigningKey:
 
 @lru_cache(maxsize=None)
 def shared_key(purpose: str) -> SigningKey:
-    """One key per purpose per process ("aad", "botframework", "rogue").
+    """One key per purpose per process ("aad", "botframework", "botframework-webchat", "rogue").
 
     Generating RSA keys is slow, so emulators in one test run share them.
     """

@@ -1,11 +1,19 @@
-"""OpenID metadata and signing keys: Entra ID's (per tenant) and the Bot Framework's."""
+"""OpenID metadata and signing keys: Entra ID's (per tenant) and the Bot Framework's.
+
+The Bot Framework's key set is shared by its channels; each key carries `endorsements`, the channel
+ids it may sign activities for ("Authentication with the Bot Connector API", Step 3: Get the list of
+valid signing keys, https://learn.microsoft.com/en-us/azure/bot-service/rest-api/
+bot-framework-rest-connector-authentication#connector-to-bot-step-3). As there, the emulator
+publishes Teams' key (endorsed for `msteams`) beside a key endorsed only for other channels
+(`webchat`, `directline`): a token signed with that one verifies, but must not pass for Teams.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from .http_common import emulator_of
-from .tokens import BOT_ISSUER
+from .tokens import BOT_ISSUER, TEAMS_ENDORSEMENTS, WEBCHAT_ENDORSEMENTS
 
 routes = web.RouteTableDef()
 
@@ -30,9 +38,12 @@ async def bot_openid_configuration(request: web.Request) -> web.Response:
 
 @routes.get(BOT_KEYS_PATH)
 async def bot_keys(request: web.Request) -> web.Response:
-    """The key that signs activities sent to the bot, endorsed for the `msteams` channel."""
-    key = emulator_of(request).bot_key
-    return web.json_response({"keys": [key.public_jwk(endorsements=["msteams"])]})
+    """The Bot Framework's key set: each key with the channels it is endorsed for."""
+    emulator = emulator_of(request)
+    return web.json_response({"keys": [
+        emulator.bot_key.public_jwk(endorsements=list(TEAMS_ENDORSEMENTS)),
+        emulator.webchat_key.public_jwk(endorsements=list(WEBCHAT_ENDORSEMENTS)),
+    ]})
 
 
 @routes.get("/{tenant}/v2.0/.well-known/openid-configuration")

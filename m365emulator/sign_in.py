@@ -31,6 +31,16 @@ def s256_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def pkce_challenge(verifier: str, method: str) -> str:
+    """The challenge a verifier answers: S256's hash, or the verifier itself for `plain`."""
+    return s256_challenge(verifier) if method == "S256" else verifier
+
+
+def challenge_size_ok(challenge: str, method: str) -> bool:
+    """S256 challenges are 43 characters (a SHA-256 in base64url); plain ones 43 to 128 (RFC 7636 4.1)."""
+    return len(challenge) == 43 if method == "S256" else 43 <= len(challenge) <= 128
+
+
 def user_object_id(tenant_id: str, user: dict) -> str:
     """The user's Entra object id: the Teams user id the directory gives, else a stable made-up one."""
     known = user.get("teams_user_id")
@@ -46,6 +56,7 @@ class AuthorizationCode:
     scope: str
     nonce: str | None
     code_challenge: str
+    code_challenge_method: str
     tenant_id: str
     user: dict
     issued_at: float

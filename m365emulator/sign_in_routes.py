@@ -5,6 +5,14 @@ Without `login_hint` the authorize endpoint shows an account picker listing the 
 (`EmulatorConfig.people`); with it the user is signed in at once (tests). As at Entra ID, a bad client
 or redirect URI is shown as an error page; any other problem goes back to the redirect URI as
 `error`/`error_description`.
+
+Rules from "Microsoft identity platform and OAuth 2.0 authorization code flow"
+(https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow): PKCE with
+`S256` or `plain` (no `code_challenge_method` means `plain`); `state` comes back unchanged, on errors
+too; the `redirect_uri` must exactly match one registered (`EmulatorConfig.redirect_uris`, when
+given), else Entra ID shows its error page (AADSTS50011); the code is redeemed with the same `redirect_uri` and the `code_verifier`, once, within about
+ten minutes. The emulator asks for PKCE (`code_challenge`) on every request, as the service always
+sends it; Entra ID requires it only of single-page apps.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from yarl import URL
 from .card_html import esc
 from .http_common import emulator_of, note, token_error
 from .page_html import page
-from .sign_in import CODE_LIFETIME, USER_ACCESS_TOKEN_LIFETIME, s256_challenge, user_access_token
+from .sign_in import (CODE_LIFETIME, USER_ACCESS_TOKEN_LIFETIME, challenge_size_ok, pkce_challenge,
+                      user_access_token)
 
 routes = web.RouteTableDef()
 
@@ -88,7 +97,8 @@ async def authorize(request: web.Request) -> web.Response:
         )
     if not redirect_uri:
         return _error_page(request, 900144, "The request body must contain the following parameter: 'redirect_uri'.")
-    if not _valid_redirect_uri(redirect_uri):
+    registered = emulator.config.redirect_uris
+    if not _valid_redirect_uri(redirect_uri) or (registered and redirect_uri not in registered):
         return _error_page(
             request, 50011,
             f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "
@@ -113,9 +123,13 @@ async def authorize(request: web.Request) -> web.Response:
     challenge = query.get("code_challenge", "")
     if not challenge:
         refuse("invalid_request", 900144, "The request body must contain the following parameter: 'code_challenge'.")
-    if query.get("code_challenge_method") != "S256":
+    # Without code_challenge_method the challenge is the plain verifier; both methods are supported.
+    method = query.get("code_challenge_method", "plain")
+    if method not in ("S256", "plain"):
         refuse("invalid_request", 9002313,
-               "Invalid request. code_challenge_method must be 'S256' (the emulator does not accept 'plain').")
+               f"Invalid request. code_challenge_method '{method}' is not supported (use 'S256' or 'plain').")
+    if not challenge_size_ok(challenge, method):
+        refuse("invalid_request", 501491, "Invalid size of Code_Challenge parameter.")
 
     if not login_hint:
         return _picker(request)
@@ -124,7 +138,7 @@ async def authorize(request: web.Request) -> web.Response:
         return _error_page(request, 50034, f"The user account {login_hint} does not exist in the {tenant} directory.")
     code = emulator.authorization_codes.issue(
         client_id=client_id, redirect_uri=redirect_uri, scope=scope, nonce=query.get("nonce"),
-        code_challenge=challenge, tenant_id=tenant_id, user=dict(user),
+        code_challenge=challenge, code_challenge_method=method, tenant_id=tenant_id, user=dict(user),
     )
     note(request, user=str(user.get("email")).lower())
     answer = {"code": code, "session_state": "00000000-0000-0000-0000-000000000000"}
@@ -146,9 +160,12 @@ def redeem_authorization_code(request: web.Request, tenant_id: str, client_id: s
         return token_error(request, 400, "invalid_request", 900144,
                            "The request body must contain the following parameter: 'code'.")
     entry = emulator.authorization_codes.get(code)
-    if entry is None or entry.tenant_id != tenant_id:
+    if entry is None:
         return token_error(request, 400, "invalid_grant", 70000,
                            "The provided value for the 'code' parameter is not valid.")
+    if entry.tenant_id != tenant_id:
+        return token_error(request, 400, "invalid_grant", 700005,
+                           "Provided Authorization Code is intended to use against other tenant, thus rejected.")
     if entry.redeemed:
         return token_error(request, 400, "invalid_grant", 54005,
                            "OAuth2 Authorization code was already redeemed, please retry with a new valid code.")
@@ -170,7 +187,7 @@ def redeem_authorization_code(request: web.Request, tenant_id: str, client_id: s
         return token_error(request, 400, "invalid_request", 900144,
                            "The request body must contain the following parameter: 'code_verifier'.")
     if not (43 <= len(verifier) <= 128 and set(verifier) <= VERIFIER_CHARS) or not hmac.compare_digest(
-        s256_challenge(verifier), entry.code_challenge
+        pkce_challenge(verifier, entry.code_challenge_method), entry.code_challenge
     ):
         return token_error(request, 400, "invalid_grant", 501481,
                            "The Code_Verifier does not match the code_challenge supplied in the authorization request.")

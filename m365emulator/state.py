@@ -60,6 +60,8 @@ class Emulator:
         self.rng = random.Random(self.config.seed)
         self.aad_key: SigningKey = shared_key("aad")
         self.bot_key: SigningKey = shared_key("botframework")
+        # Published beside bot_key but endorsed only for Web Chat and Direct Line, not Teams.
+        self.webchat_key: SigningKey = shared_key("botframework-webchat")
         self.quotas = MicrosoftQuotas(enabled=self.config.limits, clock=clock)
         self.log = RequestLog(self.config.record_dir)
         self.faults: Faults | None = None

@@ -1,5 +1,12 @@
 """Entra ID's token endpoint: `POST /{tenant}/oauth2/v2.0/token`, for the client credentials grant and
-the authorization code grant of a user's sign-in (`sign_in_routes.py`)."""
+the authorization code grant of a user's sign-in (`sign_in_routes.py`).
+
+Rules from "Microsoft identity platform and the OAuth 2.0 client credentials flow"
+(https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow, "Get a
+token"): `client_id`, `scope`, `client_secret` (or HTTP Basic) and `grant_type` are required; the scope
+is the resource's application ID URI with `/.default`, all for a single resource. Error codes from
+https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +34,13 @@ def _basic_credentials(request: web.Request) -> tuple[str | None, str | None]:
         return None, None
     client_id, _, secret = decoded.partition(":")
     return unquote(client_id), unquote(secret)
+
+
+@routes.get("/{tenant}/oauth2/v2.0/token", name="token:token_by_get")
+async def token_by_get(request: web.Request) -> web.Response:
+    """The token endpoint takes POST only (AADSTS900561)."""
+    return token_error(request, 400, "invalid_request", 900561,
+                       "The endpoint only accepts POST, OPTIONS requests. Received a GET request.")
 
 
 @routes.post("/{tenant}/oauth2/v2.0/token", name="token:token")
@@ -77,8 +91,8 @@ async def token(request: web.Request) -> web.Response:
             request,
             401,
             "invalid_client",
-            7000216,
-            f"'client_assertion', 'client_secret' or 'request' is required for the '{grant_type}' grant type.",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         )
     if client_secret != secrets[client_id]:
         return token_error(
@@ -95,16 +109,27 @@ async def token(request: web.Request) -> web.Response:
         return token_error(
             request, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."
         )
-    resource = resource_from_scope(scope)
-    if resource is None:
+    items = scope.split()
+    not_default = [item for item in items if not item.endswith("/.default")]
+    if not_default:
         return token_error(
             request,
             400,
             "invalid_scope",
             1002012,
-            f"The provided value for scope {scope} is not valid. Client credential flows must have a scope value "
-            "with /.default suffixed to the resource identifier (application ID URI).",
+            f"The provided value for scope {not_default[0]} is not valid. Client credential flows must have a scope "
+            "value with /.default suffixed to the resource identifier (application ID URI).",
         )
+    if len({resource_from_scope(item) for item in items}) > 1:
+        return token_error(
+            request,
+            400,
+            "invalid_scope",
+            700022,
+            f"The provided value for the input parameter scope is not valid because it contains more than one "
+            f"resource. Scope {scope} is not valid.",
+        )
+    resource = resource_from_scope(scope)
     if resource not in KNOWN_RESOURCES:
         return token_error(
             request,

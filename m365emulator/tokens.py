@@ -17,6 +17,9 @@ BOT_ISSUER = "https://api.botframework.com"
 BOTFRAMEWORK_TENANT = "botframework.com"
 BOTFRAMEWORK_TENANT_ID = "d6d49420-f39b-4df7-a1dc-d59a935871db"
 KNOWN_RESOURCES = (GRAPH_RESOURCE, BOT_RESOURCE)
+# The channels each published Bot Framework key is endorsed for (openid_routes.py).
+TEAMS_ENDORSEMENTS = ("msteams",)
+WEBCHAT_ENDORSEMENTS = ("webchat", "directline")
 ACCESS_TOKEN_LIFETIME = 3599
 
 

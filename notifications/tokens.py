@@ -64,6 +64,8 @@ class ClientCredentialsTokens:
                 body = await response.json(content_type=None)
                 if response.status != 200 or "access_token" not in (body or {}):
                     detail = (body or {}).get("error_description") or (body or {}).get("error")
+                    # Entra ID puts the trace and correlation ids on lines of their own: one line.
+                    detail = " ".join(str(detail).split())
                     raise TokenError(f"token-endpoint svarede {response.status}: {detail}")
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             raise TokenError(f"forbindelsesfejl: token-endpoint kan ikke nås ({error!r})") from error

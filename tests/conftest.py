@@ -126,6 +126,7 @@ async def service(emulator, demo_database):
     from aiohttp.test_utils import TestClient, TestServer
 
     from bot.app import create_app
+    from bot.entra_sign_in import CALLBACK_PATH
     from bot.keys import SERVICES
     from bot.serve import emulator_people
     from bot.services import demo_settings
@@ -140,6 +141,7 @@ async def service(emulator, demo_database):
     client = TestClient(server)
     await client.start_server()
     emulator.config.bot_endpoint = f"{base}/api/messages"
+    emulator.config.redirect_uris = [f"{base}{CALLBACK_PATH}"]
     emulator.config.people = emulator_people(engine)
     running = Running(client=client, services=app[SERVICES], emulator=emulator, base=base)
     running.emulator_runner = emulator.runner

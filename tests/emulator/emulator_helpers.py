@@ -86,7 +86,9 @@ class EmulatorHarness:
 
 
 class FakeBot:
-    """A small bot: checks each activity's token against the emulator's OpenID keys, keeps what it got."""
+    """A small bot: checks each activity's token against the emulator's OpenID keys (and the key's
+    endorsement for the activity's channel), keeps what it got; refuses with 403 as the Bot
+    Connector authentication page says."""
 
     def __init__(self) -> None:
         self.received: list[dict] = []
@@ -106,13 +108,16 @@ class FakeBot:
         activity = await request.json()
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
-            claims = await asyncio.to_thread(self._verify, token)
+            claims, endorsements = await asyncio.to_thread(self._verify, token)
         except jwt.PyJWTError as exc:
             self.rejections.append(str(exc))
-            return web.json_response({"error": str(exc)}, status=401)
+            return web.json_response({"error": str(exc)}, status=403)
         if claims.get("serviceurl") != activity.get("serviceUrl"):
             self.rejections.append("serviceurl")
-            return web.json_response({"error": "serviceurl"}, status=401)
+            return web.json_response({"error": "serviceurl"}, status=403)
+        if activity.get("channelId") not in endorsements:
+            self.rejections.append("endorsement")
+            return web.json_response({"error": "endorsement"}, status=403)
         self.claims.append(claims)
         self.received.append(activity)
         if activity["type"] == "invoke" and self.invoke_card is not None:
@@ -123,17 +128,22 @@ class FakeBot:
             )
         return web.Response(status=200)
 
-    def _verify(self, token: str) -> dict:
+    def _verify(self, token: str) -> tuple[dict, list]:
         import json
         import urllib.request
 
         with urllib.request.urlopen(self.openid_url) as response:  # noqa: S310 - the local emulator
             metadata = json.load(response)
-        key = jwt.PyJWKClient(metadata["jwks_uri"]).get_signing_key_from_jwt(token)
-        return jwt.decode(
+        with urllib.request.urlopen(metadata["jwks_uri"]) as response:  # noqa: S310 - the local emulator
+            keys = {key["kid"]: key for key in json.load(response)["keys"]}
+        published = keys.get(jwt.get_unverified_header(token).get("kid"))
+        if published is None:
+            raise jwt.InvalidKeyError("the token's key is not published")
+        claims = jwt.decode(
             token,
-            key.key,
+            jwt.PyJWK(published).key,
             algorithms=metadata["id_token_signing_alg_values_supported"],
             audience=self.app_id,
             issuer=metadata["issuer"],
         )
+        return claims, published.get("endorsements", [])

@@ -21,9 +21,11 @@ async def test_bot_framework_openid_metadata_and_keys(m365):
     assert metadata["authorization_endpoint"]
 
     keys = (await (await m365.client.get("/botframework/v1/.well-known/keys")).json())["keys"]
-    [key] = keys
-    assert key["kty"] == "RSA" and key["use"] == "sig" and key["endorsements"] == ["msteams"]
-    assert key["kid"] == m365.emulator.bot_key.kid and key["n"] and key["e"] == "AQAB"
+    teams, webchat = keys
+    assert teams["kty"] == "RSA" and teams["use"] == "sig" and teams["endorsements"] == ["msteams"]
+    assert teams["kid"] == m365.emulator.bot_key.kid and teams["n"] and teams["e"] == "AQAB"
+    assert webchat["kid"] == m365.emulator.webchat_key.kid != teams["kid"]
+    assert "msteams" not in webchat["endorsements"]
 
 
 async def test_pyjwkclient_verifies_a_signed_activity_token_and_refuses_a_rogue_one(m365):

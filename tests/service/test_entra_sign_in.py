@@ -18,7 +18,7 @@ from yarl import URL
 
 from bot import web_session
 from bot.app import create_app
-from bot.entra_sign_in import ENTRA_SIGN_IN, SignInFailed
+from bot.entra_sign_in import CALLBACK_PATH, ENTRA_SIGN_IN, SignInFailed
 from bot.keys import SERVICES
 from bot.serve import emulator_people
 from bot.services import demo_settings
@@ -45,6 +45,7 @@ async def production(emulator, demo_database):
     client = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
     emulator.config.people = emulator_people(engine)
+    emulator.config.redirect_uris = [f"{base}{CALLBACK_PATH}"]
     running = Running(client=client, services=app[SERVICES], emulator=emulator, base=base)
     running.app = app
     yield running

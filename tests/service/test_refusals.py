@@ -118,12 +118,20 @@ async def test_form_without_csrf_token_is_refused(service):
 
 
 async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
+    """No Authorization header: 401 (no credentials). A token that fails a requirement of
+    "Authenticate requests from the Bot Connector service to your bot", or whose key is not
+    endorsed for the activity's channel: 403 (learn.microsoft.com/en-us/azure/bot-service/
+    rest-api/bot-framework-rest-connector-authentication#connector-to-bot)."""
     emulator = service.emulator
     activity = {"type": "message", "text": "hej", "serviceUrl": emulator.service_url,
                 "channelId": "msteams", "conversation": {"id": "a:1"},
                 "from": {"id": "29:x"}, "recipient": {"id": "28:bot"}}
-    for headers in ({}, {"Authorization": "Bearer not-a-jwt"},
+    response = await service.client.post("/api/messages", json=activity)
+    assert response.status == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    for headers in ({"Authorization": "Bearer not-a-jwt"},
+                    {"Authorization": "Basic " + emulator.signed_activity_token()},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(key=emulator.rogue_key())},
+                    {"Authorization": "Bearer " + emulator.signed_activity_token(key=emulator.webchat_key)},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(audience="someone-else")},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(expires_in=-3600)},
                     {"Authorization": "Bearer " + emulator.signed_activity_token(
@@ -131,8 +139,30 @@ async def test_bot_endpoint_refuses_unsigned_and_foreign_tokens(service):
                     {"Authorization": "Bearer " + emulator.signed_activity_token(
                         service_url="https://evil.example/")}):
         response = await service.client.post("/api/messages", json=activity, headers=headers)
-        assert response.status == 401, headers
+        assert response.status == 403, headers
+    signed = {"Authorization": "Bearer " + emulator.signed_activity_token()}
+    for changed in ({"channelId": "webchat"}, {"channelId": None}, {"serviceUrl": None}):
+        response = await service.client.post("/api/messages", json={**activity, **changed},
+                                             headers=signed)
+        assert response.status == 403, changed
     assert not any(service.emulator.chats.values())
+
+
+async def test_keys_that_cannot_be_fetched_are_our_fault_not_the_callers(emulator):
+    """When the OpenID metadata cannot be had, the activity is answered 503 (try again), not
+    403: nothing is known to be wrong with the token."""
+    import aiohttp
+
+    from bot.activity_auth import ActivityRejected, ActivityTokenValidator
+
+    async with aiohttp.ClientSession() as http:
+        validator = ActivityTokenValidator(http, metadata_url=f"{emulator.base_url}/botframework/v1/nowhere",
+                                           issuer="https://api.botframework.com",
+                                           app_id=emulator.config.bot_app_id)
+        with pytest.raises(ActivityRejected) as refused:
+            await validator.validate("Bearer " + emulator.signed_activity_token(),
+                                     service_url=emulator.service_url, channel_id="msteams")
+    assert refused.value.status == 503
 
 
 async def test_a_cpr_number_never_goes_out_in_an_alert(service):
