@@ -143,6 +143,37 @@ async def test_create_conversation_in_another_tenant_is_forbidden(connector):
     await error_response(response)
 
 
+async def test_a_channel_thread_is_a_conversation_started_with_its_first_activity(connector):
+    """A bot may start "a new conversation thread in a channel" (Send proactive messages, steps
+    to send a proactive message); the answer is a ConversationResourceResponse with the
+    conversation's `id` and the first activity's `activityId` (API reference,
+    "ConversationResourceResponse object"). Replies go to that conversation."""
+    channel = "19:beredskab0123456789abcdef@thread.tacv2"
+    tenant = connector.emulator.config.tenant_id
+    created = await connector.client.conversations.create_conversation(ConversationParameters(
+        is_group=True, agent=ChannelAccount(id=f"28:{DEFAULT_BOT_APP_ID}"),
+        channel_data={"channel": {"id": channel}, "tenant": {"id": tenant}},
+        activity=card_message(card("ØVELSE")), tenant_id=tenant))
+    assert created.id and created.activity_id
+    reply = await connector.client.conversations.send_to_conversation(
+        created.id, Activity(type="message", text="Opdatering"))
+    [thread] = connector.emulator.channels[channel]
+    assert thread["id"] == created.activity_id
+    assert [r["id"] for r in thread["replies"]] == [reply.id]
+
+
+async def test_no_new_group_chat_by_proactive_message(connector):
+    """"You can't create a new group chat or a new channel in a team with proactive messaging"
+    (Send proactive messages): isGroup without a channel is refused, 400 with an ErrorResponse."""
+    body = connector.parameters(is_group=True, members=[
+        ChannelAccount(id=ANNA, aad_object_id=ANNA), ChannelAccount(id=BO, aad_object_id=BO)]
+    ).model_dump(by_alias=True, exclude_unset=True, mode="json")
+    response = await connector.http.post(connector.url("v3/conversations"), json=body,
+                                         headers=connector.auth)
+    assert response.status == 400
+    await error_response(response)
+
+
 # Send to Conversation, Reply to Activity, Update Activity, Delete Activity ----------------
 
 async def test_send_to_conversation_returns_a_resource_response(connector):
