@@ -66,15 +66,22 @@ async def reply(turn_context: TurnContext, activity, attempts: int = 4) -> None:
 
 
 def _keep_conversation_in(session: Session, person_id: str, conversation_id: str | None,
-                          service_url: str) -> None:
-    """Keep the person's chat with the bot for proactive messages; usually it is known as is
-    and nothing is written."""
+                          service_url: str, user_mri: str | None = None) -> None:
+    """Keep the person's chat with the bot for proactive messages, and their Teams id (MRI);
+    usually both are known as is and nothing is written."""
     if not conversation_id:
         return
     known = session.get(TeamsConversation, person_id)
     if known is None or (known.conversation_id, known.service_url) != (conversation_id,
-                                                                       service_url):
-        keep_conversation(session, person_id, conversation_id, service_url, utcnow())
+                                                                       service_url) or (
+            user_mri and known.user_mri != user_mri):
+        keep_conversation(session, person_id, conversation_id, service_url, utcnow(), user_mri)
+
+
+def teams_id_of(account) -> str | None:
+    """The sender's Teams id (MRI, "29:..."), as `from.id` carries it in Teams."""
+    value = str(getattr(account, "id", "") or "")
+    return value if value.startswith("29:") and len(value) > 3 else None
 
 
 class BeredskabAgent(ActivityHandler):
@@ -90,9 +97,10 @@ class BeredskabAgent(ActivityHandler):
         with Session(self.engine) as session:
             return directory.person_by_teams_id(session, aad_object_id)
 
-    def _keep_conversation(self, person_id: str, conversation_id: str, service_url: str) -> None:
+    def _keep_conversation(self, person_id: str, conversation_id: str, service_url: str,
+                           user_mri: str | None = None) -> None:
         with transaction(self.engine) as session:
-            _keep_conversation_in(session, person_id, conversation_id, service_url)
+            _keep_conversation_in(session, person_id, conversation_id, service_url, user_mri)
 
     async def _remember(self, turn_context: TurnContext):
         activity = turn_context.activity
@@ -100,7 +108,7 @@ class BeredskabAgent(ActivityHandler):
         person = await asyncio.to_thread(self._person, getattr(sender, "aad_object_id", None))
         if person is not None and activity.conversation and activity.conversation.id:
             await asyncio.to_thread(self._keep_conversation, person.id, activity.conversation.id,
-                                    activity.service_url or "")
+                                    activity.service_url or "", teams_id_of(sender))
         return person
 
     async def on_message_activity(self, turn_context: TurnContext):
@@ -168,12 +176,12 @@ class BeredskabAgent(ActivityHandler):
 
     # Card actions (Action.Execute) -------------------------------------------------------
     def _acknowledge(self, aad_object_id: str | None, alert_id, conversation_id: str | None,
-                     service_url: str) -> tuple[int, dict | str]:
+                     service_url: str, user_mri: str | None = None) -> tuple[int, dict | str]:
         with transaction(self.engine) as session:
             person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
             if person is None:
                 return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
-            _keep_conversation_in(session, person.id, conversation_id, service_url)
+            _keep_conversation_in(session, person.id, conversation_id, service_url, user_mri)
             try:
                 alert_id = int(alert_id)
             except (TypeError, ValueError):
@@ -324,7 +332,7 @@ class BeredskabAgent(ActivityHandler):
             status, result = await on_card_thread(
                 self._acknowledge, sender, data.get("alert_id"),
                 activity.conversation.id if activity.conversation else None,
-                activity.service_url or "")
+                activity.service_url or "", teams_id_of(activity.from_property))
         else:
             status, result = 400, f"Ukendt handling: {verb}"
         self.pressed(verb, status)

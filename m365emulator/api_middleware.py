@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from aiohttp import web
 
@@ -74,6 +75,10 @@ async def api_middleware(request: web.Request, handler):
         emulator.log.add(record)
         raise
     _finish(emulator, record, response)
+    if api == "bot" and response is not None and not response.prepared:
+        # "every response will contain an X-Correlating-OperationId header" (Bot Connector API
+        # reference, "Response headers")
+        response.headers.setdefault("X-Correlating-OperationId", uuid.uuid4().hex)
     if response is None:
         # The connection is gone: aiohttp fails to write this and drops the request quietly.
         return web.Response(status=502)

@@ -89,6 +89,8 @@ def _user_of_chat(chat_id: str, bot_app_id: str) -> str | None:
 
 
 def _installed(emulator, user_id: str) -> bool:
+    if emulator.bot_removed.get(user_id) == "uninstalled":
+        return False
     return personal_conversation_id(emulator.config.tenant_id, emulator.config.bot_app_id, user_id) in emulator.conversations
 
 

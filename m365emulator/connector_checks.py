@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .card_refresh import MAX_REFRESH_USERS
 from .teams_activities import ADAPTIVE_CARD
 
 # Teams refuses bot messages over about 28 KB (text, attachments and cards together).
@@ -38,6 +39,28 @@ def check_card(card: object) -> None:
             raise ActivityRejected(
                 400, "BadArgument", f"Adaptive Card version {version!r} is not supported by Teams (1.5 at most)."
             )
+    check_refresh(card)
+
+
+def check_refresh(card: dict) -> None:
+    """`refresh.userIds`: a list of Teams ids, for at most 60 users (User Specific Views)."""
+    refresh = card.get("refresh")
+    if refresh is None:
+        return
+    if not isinstance(refresh, dict):
+        raise ActivityRejected(400, "BadArgument", "The Adaptive Card's refresh must be an object.")
+    user_ids = refresh.get("userIds")
+    if user_ids is None:
+        return
+    if not isinstance(user_ids, list) or not all(isinstance(u, str) and u for u in user_ids):
+        raise ActivityRejected(400, "BadArgument", "refresh.userIds must be a list of user ids (MRIs).")
+    if len(set(user_ids)) > MAX_REFRESH_USERS:
+        raise ActivityRejected(
+            400,
+            "BadArgument",
+            f"refresh.userIds names {len(set(user_ids))} users; at most {MAX_REFRESH_USERS} "
+            "can get a user specific view.",
+        )
 
 
 def check_outgoing_activity(activity: object) -> dict:

@@ -7,13 +7,14 @@ conversation id then takes replies and updates like any other conversation.
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 from .channels import channel_from_parameters, is_channel_id
 from .connector_checks import ActivityRejected, check_outgoing_activity
 from .http_common import connector_error, emulator_of, note, read_json
 from .limits import Use
-from .teams_activities import user_id_from_member
 from .tokens import BOT_RESOURCE, TokenRejected
 
 routes = web.RouteTableDef()
@@ -61,6 +62,23 @@ def _conversation(request: web.Request) -> dict | web.Response:
     return conversation
 
 
+def _writes_blocked(request: web.Request, conversation: dict) -> web.Response | None:
+    """Teams' answer when the user blocked or uninstalled the bot: 403, subCode MessageWritesBlocked.
+
+    The body is the one the Teams docs show ("Send proactive messages", section "Understand who
+    blocked, muted, or uninstalled a bot"): errorCode 209 and the subCode inside `message`."""
+    user_id = conversation.get("user_id")
+    if not user_id or not emulator_of(request).writes_blocked(user_id):
+        return None
+    note(request, error_code="MessageWritesBlocked")
+    detail = json.dumps(
+        {"subCode": "MessageWritesBlocked", "details": "Thread is blocked from message writes.",
+         "errorCode": None, "errorSubCode": None},
+        indent=2,
+    ).replace("\n", "\r\n")
+    return web.json_response({"errorCode": 209, "message": detail}, status=403)
+
+
 async def _activity_body(request: web.Request) -> dict | web.Response:
     try:
         return check_outgoing_activity(await read_json(request))
@@ -78,6 +96,8 @@ async def _guarded(request: web.Request) -> dict | web.Response:
     conversation = _conversation(request)
     if isinstance(conversation, web.Response):
         return conversation
+    if request.method in ("POST", "PUT") and (blocked := _writes_blocked(request, conversation)):
+        return blocked
     quotas = emulator_of(request).quotas
     # A channel's threads are reply chains of one conversation, the channel: they share its limits.
     limited = conversation.get("channel_id") or conversation["id"]
@@ -120,7 +140,7 @@ async def create_conversation(request: web.Request) -> web.Response:
     bot = params.get("bot")
     if isinstance(bot, dict) and bot.get("id") not in (None, config.bot_app_id, f"28:{config.bot_app_id}"):
         return connector_error(request, 400, "BadArgument", f"Unknown bot id {bot.get('id')}.")
-    user_id = user_id_from_member(members[0]) or str(members[0]["id"])
+    user_id = emulator.user_of_member(members[0]) or str(members[0]["id"])
     conversation = emulator.personal_conversation(user_id)
     note(request, conversation_id=conversation["id"], user_id=user_id)
     result = {"id": conversation["id"]}
@@ -129,6 +149,9 @@ async def create_conversation(request: web.Request) -> web.Response:
             activity = check_outgoing_activity(params["activity"])
         except ActivityRejected as exc:
             return connector_error(request, exc.status, exc.code, exc.message)
+        blocked = _writes_blocked(request, conversation)
+        if blocked:
+            return blocked
         result["activityId"] = emulator.post_activity(conversation["id"], activity)
         note(request, activity_id=result["activityId"])
     return web.json_response(result, status=201)
@@ -184,14 +207,14 @@ async def conversation_members(request: web.Request) -> web.Response:
         # The team's members: the emulator's people with a Teams identity.
         return web.json_response(
             [
-                {"id": f"29:{p['teams_user_id']}", "aadObjectId": p["teams_user_id"], "name": p.get("name") or ""}
+                {"id": emulator.user_mri(p["teams_user_id"]), "aadObjectId": p["teams_user_id"], "name": p.get("name") or ""}
                 for p in emulator.config.people
                 if p.get("teams_user_id")
             ]
         )
     user_id = conversation["user_id"]
     person = emulator.config.person_by_user_id(user_id) or {}
-    member = {"id": f"29:{user_id}", "aadObjectId": user_id, "name": emulator.user_name(user_id)}
+    member = {"id": emulator.user_mri(user_id), "aadObjectId": user_id, "name": emulator.user_name(user_id)}
     if person.get("email"):
         member.update(email=person["email"], userPrincipalName=person["email"])
     return web.json_response([member])

@@ -7,6 +7,7 @@ import json
 import aiohttp
 from aiohttp import web
 
+from .card_refresh import open_chat
 from .faults import Faults
 from .http_common import emulator_of, read_json
 from .records import API_NAMES
@@ -150,7 +151,41 @@ async def user_invokes_action(request: web.Request) -> web.Response:
 @routes.post("/_emulator/chats/{user_id}/install")
 async def user_installs_bot(request: web.Request) -> web.Response:
     user_id = request.match_info["user_id"]
+    emulator_of(request).bot_removed.pop(user_id, None)
     return await _to_bot(request, lambda: emulator_of(request).send_install_update(user_id))
+
+
+@routes.post("/_emulator/chats/{user_id}/block")
+async def user_blocks_bot(request: web.Request) -> web.Response:
+    """Act as the user blocking the bot: its writes to the chat get 403 MessageWritesBlocked."""
+    emulator_of(request).remove_bot(request.match_info["user_id"], "blocked")
+    return web.json_response({"user_id": request.match_info["user_id"], "bot": "blocked"})
+
+
+@routes.post("/_emulator/chats/{user_id}/uninstall")
+async def user_uninstalls_bot(request: web.Request) -> web.Response:
+    """Act as the user removing the bot: no longer installed, writes get 403 MessageWritesBlocked."""
+    emulator_of(request).remove_bot(request.match_info["user_id"], "uninstalled")
+    return web.json_response({"user_id": request.match_info["user_id"], "bot": "uninstalled"})
+
+
+@routes.delete("/_emulator/chats/{user_id}/block")
+async def user_unblocks_bot(request: web.Request) -> web.Response:
+    emulator_of(request).bot_removed.pop(request.match_info["user_id"], None)
+    return web.json_response({"user_id": request.match_info["user_id"], "bot": "allowed"})
+
+
+@routes.post("/_emulator/chats/{user_id}/open")
+async def user_opens_chat(request: web.Request) -> web.Response:
+    """Act as the user opening the chat: cards refresh for them as the Teams client would."""
+    emulator = emulator_of(request)
+    if not emulator.config.bot_endpoint:
+        return web.json_response({"error": "no bot endpoint is configured"}, status=409)
+    try:
+        result = await open_chat(emulator, request.match_info["user_id"])
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return web.json_response({"error": f"the bot could not be reached: {exc}"}, status=502)
+    return web.json_response(result)
 
 
 @routes.get("/_emulator/faults")

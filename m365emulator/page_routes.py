@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from .card_html import action_data, render_card
+from .card_refresh import refresh_trigger
 from .http_common import emulator_of
 from .page_html import chat_page, mailbox_page, overview_page
 from .teams_activities import ADAPTIVE_CARD, adaptive_cards
@@ -109,7 +110,7 @@ async def card_action(request: web.Request) -> web.Response:
         if action.get("id"):
             invoke["action"]["id"] = action["id"]
         if action.get("_refresh"):
-            invoke["trigger"] = "automatic"
+            invoke["trigger"] = refresh_trigger(emulator, user_id, card)
         raise await _send(
             user_id, lambda: emulator.send_to_bot(user_id, invoke_value=invoke, reply_to_id=activity_id)
         )

@@ -21,7 +21,8 @@ from .quotas import MicrosoftQuotas
 from .records import RequestLog
 from .sign_in import AuthorizationCodes, id_token_claims
 from .sign_in import sign as sign_user_token
-from .teams_activities import ADAPTIVE_CARD, ActivityIds, personal_conversation_id
+from .teams_activities import (ADAPTIVE_CARD, ActivityIds, personal_conversation_id, user_id_from_member,
+                               user_mri)
 from .tokens import (
     BOT_ISSUER,
     BOTFRAMEWORK_TENANT,
@@ -73,6 +74,9 @@ class Emulator:
         self.chats: dict[str, list[dict]] = {}
         # conversation id -> {"id", "user_id", "tenant_id", "conversation_type", "created_at"}
         self.conversations: dict[str, dict] = {}
+        # Teams user id (Entra object id) -> "blocked" or "uninstalled": the user blocked or removed
+        # the bot, and Teams refuses the bot's writes to the personal chat (403 MessageWritesBlocked)
+        self.bot_removed: dict[str, str] = {}
         # activities sent to the bot, with the bot's answer
         self.to_bot: list[dict] = []
         # Teams channel id -> threads the bot started there (oldest first), each with its "replies"
@@ -237,6 +241,7 @@ class Emulator:
         self.sent_items.clear()
         self.chats.clear()
         self.conversations.clear()
+        self.bot_removed.clear()
         self.to_bot.clear()
         self.channels.clear()
         self.channel_conversations.clear()
@@ -252,6 +257,31 @@ class Emulator:
     def user_name(self, user_id: str) -> str:
         person = self.config.person_by_user_id(user_id)
         return str(person["name"]) if person and person.get("name") else "Testbruger"
+
+    def user_mri(self, user_id: str) -> str:
+        """The user's Teams id (MRI, `29:1...`), which Teams puts in `from.id` and member lists."""
+        return user_mri(self.config.tenant_id, user_id)
+
+    def user_of_member(self, member: dict) -> str | None:
+        """The Entra object id of a conversation member given by `aadObjectId` or by Teams id."""
+        if member.get("aadObjectId"):
+            return str(member["aadObjectId"])
+        member_id = str(member.get("id") or "")
+        known = {p["teams_user_id"] for p in self.config.people if p.get("teams_user_id")}
+        known.update(c["user_id"] for c in self.conversations.values())
+        for user_id in known:
+            if self.user_mri(user_id) == member_id:
+                return user_id
+        return user_id_from_member(member)
+
+    def remove_bot(self, user_id: str, how: str) -> None:
+        """The user blocks the bot (`blocked`) or uninstalls it (`uninstalled`) in Teams."""
+        if how not in ("blocked", "uninstalled"):
+            raise ValueError(how)
+        self.bot_removed[user_id] = how
+
+    def writes_blocked(self, user_id: str) -> bool:
+        return user_id in self.bot_removed
 
     def mailbox_address(self, user: str) -> str:
         """`users/{id}` may be an address or an object id; the address if we know it."""

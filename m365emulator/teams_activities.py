@@ -19,6 +19,15 @@ def personal_conversation_id(tenant_id: str, bot_app_id: str, user_id: str) -> s
     return "a:1" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii").replace("-", "x").replace("_", "y")
 
 
+def user_mri(tenant_id: str, user_id: str) -> str:
+    """The user's Teams id (MRI), as `from.id` and conversation members carry it: `29:1...`.
+
+    Teams' MRIs are opaque: nothing of the Entra object id can be read from them, nor the other
+    way round, so a bot has to learn a person's MRI from what Teams sends it."""
+    digest = hashlib.sha256(f"mri|{tenant_id}|{user_id.lower()}".encode()).digest()
+    return "29:1" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii").replace("-", "x").replace("_", "y")
+
+
 def user_id_from_member(member: dict) -> str | None:
     """The Entra object id of a conversation member (`aadObjectId`, or `29:`/`8:orgid:` ids)."""
     if member.get("aadObjectId"):
@@ -79,7 +88,7 @@ def build_incoming_activity(
         "localTimezone": "Europe/Copenhagen",
         "serviceUrl": service_url,
         "channelId": "msteams",
-        "from": {"id": f"29:{user_id}", "name": user_name, "aadObjectId": user_id},
+        "from": {"id": user_mri(tenant_id, user_id), "name": user_name, "aadObjectId": user_id},
         "conversation": {"conversationType": "personal", "tenantId": tenant_id, "id": conversation_id},
         "recipient": {"id": f"28:{bot_app_id}", "name": bot_name},
         "entities": [

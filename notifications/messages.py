@@ -12,8 +12,12 @@ from handleplaner.directory.queries import people_by_id
 from handleplaner.incidents import Incident, incident_areas
 
 from .channels.base import AlertMessage
+from .conversations import teams_ids
 from .models import Alert
 from .rendering import AlertFacts, alert_texts
+
+# Teams gives at most 60 users a user specific view of a card (refresh.userIds).
+MAX_REFRESH_USERS = 60
 
 
 def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged: str = "",
@@ -155,7 +159,7 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
     prefix = "ØVELSE – " if alert.exercise else ""
     subject = f"{prefix}Jeres opgaver i handleplanen ({authority}): {plan.title}"
     link = f"{link_base.rstrip('/')}/haendelser/{plan.incident_id}/plan"
-    refresh_users = sorted({p.teams_user_id for p in leaders.values() if p.teams_user_id})[:60]
+    refresh_users = card_refresh_users(session, leaders.values())
     context = {"subject": subject, "heading": f"Opgaver for {authority}",
                "refresh_users": refresh_users, "alert_id": alert.id,
                "intro": f"{plan.title}, version {version.number}. Bekræft, afvis eller videregiv hver indsats.",
@@ -170,6 +174,25 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
                         text=text, facts=(), severity=alert.severity, exercise=alert.exercise,
                         link=link, card=render_json("teams/commitments.json.j2", **context),
                         html=html)
+
+
+def card_refresh_users(session: Session, people) -> list[str]:
+    """`refresh.userIds` for a card to these people: their Teams ids (MRIs, "29:..."), which is
+    what Teams matches, never Entra object ids.
+
+    Teams refreshes a card by itself only for the users listed, and, with no list, for every
+    member of a conversation of at most 60 members (each personal chat). So the list is given
+    only when every person's Teams id is known and there are at most 60 of them; otherwise it is
+    left out: each person still gets the automatic refresh in their personal chat, and in a
+    larger chat or channel the card's manual Refresh (message options) stays. A partial list
+    would take the automatic refresh from those left off it."""
+    wanted = {p.id for p in people if p.teams_user_id}
+    if not wanted or len(wanted) > MAX_REFRESH_USERS:
+        return []
+    known = teams_ids(session, wanted)
+    if set(known) != wanted:
+        return []
+    return sorted(known.values())
 
 
 def hand_over_choices(session: Session, leaders: list[Person]) -> dict[str, list[tuple[str, str]]]:

@@ -96,6 +96,9 @@ class TeamsConversation(SQLModel, table=True):
     conversation_id: str = Field(max_length=256)
     service_url: str = Field(max_length=512)
     created_at: datetime
+    # The person's Teams id (MRI, "29:..."), from the `from.id` of what they send the bot; the
+    # ids a card's refresh.userIds must hold. Unknown until the person has written or pressed.
+    user_mri: str | None = Field(default=None, max_length=256)
 
 
 class ChannelPost(SQLModel, table=True):

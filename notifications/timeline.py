@@ -53,6 +53,7 @@ STEPS = {
     "varsel.eskaleret": ("eskalering", "Eskalering"),
     "varsel.eskalering_opbrugt": ("eskalering", "Eskalering opbrugt"),
     "varsel.sendt_igen": ("varsel", "Sendt igen via anden kanal"),
+    "varsel.naeste_kanal": ("varsel", "Teams blokeret: sendt med e-mail"),
     "sag.eksporteret": ("sag", "Sagsakt hentet"),
     "retention.anonymiseret": ("sag", "Personoplysninger anonymiseret"),
 }

@@ -439,6 +439,9 @@ class DeliveryWorker:
             session.add(delivery)
             if outcome == "permanent":
                 self._second_route(session, delivery, recipient, now, batch.entries[incident_id])
+                if result.writes_blocked:
+                    self._next_channel(session, delivery, recipient, now,
+                                       batch.entries[incident_id])
 
     def _apply(self, delivery: Delivery, result: DeliveryResult, now: datetime) -> str:
         if result.ok:
@@ -474,6 +477,29 @@ class DeliveryWorker:
             actor_id=record.SYSTEM, action="varsel.anden_rute", at=now,
             summary=f"E-mail til {recipient.name} sendes igen via SMTP (anden postrute)",
             data={"delivery_id": delivery.id, "alert_id": delivery.alert_id}))
+
+    def _next_channel(self, session: Session, delivery: Delivery, recipient: Recipient,
+                      now: datetime, entries: list[dict]) -> None:
+        """Teams refuses the bot's messages to the person (blocked or removed): e-mail them at
+        once, instead of waiting for the escalation's next-channel step."""
+        if delivery.channel != "teams" or not recipient.email or "email" not in self.channels:
+            return
+        exists = session.exec(select(Delivery.id).where(
+            Delivery.alert_id == delivery.alert_id, Delivery.person_id == delivery.person_id,
+            Delivery.channel == "email")).first()
+        if exists is not None:
+            return
+        session.add(Delivery(alert_id=delivery.alert_id, incident_id=delivery.incident_id,
+                             person_id=delivery.person_id, channel="email", state=QUEUED,
+                             next_attempt_at=now, created_at=now,
+                             escalation_level=delivery.escalation_level,
+                             on_behalf_of=delivery.on_behalf_of))
+        entries.append(dict(
+            actor_id=record.SYSTEM, action="varsel.naeste_kanal", at=now,
+            summary=(f"{recipient.name} har blokeret eller fjernet botten i Teams: "
+                     "varslet sendes med e-mail med det samme"),
+            data={"delivery_id": delivery.id, "alert_id": delivery.alert_id,
+                  "person_id": delivery.person_id}))
 
     @staticmethod
     def _keep_conversation(session: Session, known: dict[str, TeamsConversation], person_id: str,

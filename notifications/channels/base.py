@@ -44,6 +44,9 @@ class DeliveryResult:
     error: str | None = None
     retry_after: float | None = None  # seconds the provider asked us to wait (429)
     transient: bool = False  # worth retrying (5xx, timeout, dropped connection)
+    # Teams: the person blocked or removed the bot (403 MessageWritesBlocked); never retried,
+    # the person is reached on their next channel at once
+    writes_blocked: bool = False
 
     @property
     def throttled(self) -> bool:

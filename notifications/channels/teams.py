@@ -50,6 +50,19 @@ class ConnectorClients:
         self._clients.clear()
 
 
+# The reason shown on the incident page and in the alerts' state (Danish, for the user).
+BLOCKED_REASON = ("Personen har blokeret eller fjernet botten i Teams "
+                  "(403 MessageWritesBlocked); varslet sendes i stedet ad næste kanal")
+
+
+def writes_blocked(error: aiohttp.ClientResponseError) -> bool:
+    """Teams' answer to a proactive message for a person who blocked or uninstalled the bot:
+    403 with subCode MessageWritesBlocked in the body (the connector client keeps the body as
+    the error's message). Not a reason to retry ("Send proactive messages", "Understand who
+    blocked, muted, or uninstalled a bot")."""
+    return error.status == 403 and "MessageWritesBlocked" in str(error.message or "")
+
+
 def _retry_after(headers) -> float | None:
     value = headers.get("Retry-After") if headers else None
     try:
@@ -103,6 +116,10 @@ class TeamsChatChannel:
         except aiohttp.ClientResponseError as error:
             if error.status == 401:
                 self._clients.forget_token()
+            if writes_blocked(error):
+                return DeliveryResult(ok=False, status_code=403, error=BLOCKED_REASON,
+                                      transient=False, writes_blocked=True,
+                                      conversation_id=conversation_id)
             return DeliveryResult(
                 ok=False, status_code=error.status, error=f"{error.status} {error.message}"[:500],
                 retry_after=_retry_after(error.headers),
@@ -126,6 +143,9 @@ class TeamsChatChannel:
         try:
             await client.conversations.update_activity(conversation_id, activity_id, activity)
         except aiohttp.ClientResponseError as error:
+            if writes_blocked(error):
+                return DeliveryResult(ok=False, status_code=403, error=BLOCKED_REASON,
+                                      writes_blocked=True)
             return DeliveryResult(ok=False, status_code=error.status, error=str(error.message)[:500],
                                   retry_after=_retry_after(error.headers),
                                   transient=error.status == 429 or error.status >= 500)

@@ -188,16 +188,53 @@ async def test_board_shows_everything_streams_changes_and_takes_reports_on_the_w
     assert confirmed["state"] == "bekraeftet" and confirmed["confirmed_by"] == target["leader"]["id"]
 
 
-async def test_task_cards_refresh_for_their_leaders(service):
+async def test_task_cards_refresh_by_themselves_for_their_leaders(service):
+    """Teams refreshes a card automatically only for the users whose Teams ids (MRIs) are in
+    refresh.userIds, or, without userIds, for everyone in a chat of at most 60 members
+    (https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/universal-actions-for-adaptive-cards/user-specific-views,
+    card design guidelines, "Refresh behavior"). Entra object ids match nobody."""
     editor, created, plan, sent = await sent_plan(service)
     with Session(service.engine) as session:
         c = session.exec(select(Commitment).where(Commitment.plan_id == plan["id"],
                                                   Commitment.responsible_id.is_not(None))).first()
         leader = directory.get_person(session, c.responsible_id)
     activity_id, card = task_card(service, leader)
-    assert leader.teams_user_id in card["refresh"]["userIds"]
+    user_ids = card["refresh"].get("userIds", [])
+    assert len(user_ids) <= 60 and all(u.startswith("29:") for u in user_ids)
+    assert leader.teams_user_id not in user_ids
     await press(service, leader, activity_id, "bekraeft",
                 {"commitment_id": c.id, "version_id": sent["version_id"]})
+    # The leader opens the chat in Teams: the card refreshes by itself, without a press.
+    emulator = service.emulator
+    opened = await service.client.session.post(
+        f"{emulator.base_url}/_emulator/chats/{leader.teams_user_id}/open")
+    result = await opened.json()
+    refreshed = {r["activity_id"]: r for r in result["refreshed"]}
+    assert activity_id in refreshed and activity_id not in result["manual"]
+    answer = refreshed[activity_id]["body"]
+    assert answer["statusCode"] == 200 and "Bekræftet" in str(answer["value"])
+    invoke = emulator.to_bot[-1]["activity"]
+    assert invoke["value"]["trigger"] == "automatic" and invoke["value"]["action"]["verb"] == "opdater"
+
+
+async def test_task_cards_list_the_leaders_teams_ids_once_the_bot_knows_them(service):
+    """refresh.userIds holds Teams ids (MRIs), learnt from what each person sends the bot
+    (`from.id`), at most 60 (user specific views page, as above)."""
+    editor, created, plan, sent = await sent_plan(service)
+    with Session(service.engine) as session:
+        c = session.exec(select(Commitment).where(Commitment.plan_id == plan["id"],
+                                                  Commitment.responsible_id.is_not(None))).first()
+        leaders = [directory.get_person(session, r.responsible_id) for r in session.exec(
+            select(Commitment).where(Commitment.plan_id == plan["id"],
+                                     Commitment.authority_code == c.authority_code,
+                                     Commitment.responsible_id.is_not(None)))]
+    leader = leaders[0]
+    activity_id, card = task_card(service, leader)
+    for person in {p.id: p for p in leaders}.values():
+        status, _ = await service.emulator.send_to_bot(person.teams_user_id, text="hjælp")
+        assert status in (200, 202)
     status, answer = await press(service, leader, activity_id, "opdater",
                                  card["refresh"]["action"]["data"])
-    assert answer["statusCode"] == 200 and "Bekræftet" in str(answer["value"])
+    assert answer["statusCode"] == 200
+    expected = sorted({service.emulator.user_mri(p.teams_user_id) for p in leaders})
+    assert answer["value"]["refresh"]["userIds"] == expected
