@@ -28,7 +28,7 @@ def create_app(settings: Settings, *, services: Services | None = None,
                start_worker: bool = True) -> web.Application:
     """The service. Pass ``services`` to share them (tests); otherwise they are built at start-up
     and closed at shutdown."""
-    app = web.Application(middlewares=[observe.observe, security_headers, guard.guard,
+    app = web.Application(middlewares=[observe.observe, security_headers, web_session.resolve, guard.guard,
                                        observe.incident_context],
                           client_max_size=1024 * 1024)
     observe.install(app)

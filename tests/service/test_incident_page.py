@@ -13,13 +13,13 @@ from handleplaner.directory import queries as directory
 from handleplaner.plans import service as plans
 from notifications.timeline import timeline
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 from .page_parts import Page
 
 
 async def sign_in(client, person_id: str) -> str:
     """Sign in on the web; the form token of the pages."""
-    await client.post("/log-ind", data={"person": person_id})
+    await demo_sign_in(client, person_id)
     page = await (await client.get("/")).text()
     return page.split('name="csrf" value="')[1].split('"')[0]
 
