@@ -23,6 +23,7 @@ PUBLIC = {
     "GET /healthz", "GET /readyz", "GET /metrics",  # /metrics: internal networks or token
     "GET /api/openapi.json", "GET /{side}", "GET /log-ind", "POST /log-ind",
     "POST /log-ud", "GET /log-ind/microsoft", "GET /log-ind/microsoft/svar",
+    "GET /statisk/{name}",  # the pages' style sheets and scripts
 }
 BOT = {"POST /api/messages"}
 
