@@ -121,7 +121,8 @@ def _sign_in_form(request: web.Request, *, status: int = 200, error: str = "",
             people = directory.list_people(session)
             authorities = {a.code: a.name for a in directory.authorities(session)}
             groups = {p.id: [g.name for g in directory.groups_of(session, p.id)] for p in people}
-    web_session.login_csrf_token(request)  # the form's token; a new one goes out in a cookie
+    if settings.demo:  # the picker's form carries a token; a new one goes out in a cookie
+        web_session.login_csrf_token(request)
     return page(request, "sign_in.html.j2", status=status, people=people,
                 authorities=authorities, groups=groups, microsoft=settings.entra_sign_in,
                 next=local_target(target), error=error)
