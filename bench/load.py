@@ -424,7 +424,9 @@ async def watch_board(http: aiohttp.ClientSession, base: str, person_id: str, in
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as own:
         try:
-            async with own.post(f"{base}/log-ind", data={"person": person_id},
+            async with own.get(f"{base}/log-ind") as response:  # the form's CSRF token
+                token = (await response.text()).split('name="csrf" value="')[1].split('"')[0]
+            async with own.post(f"{base}/log-ind", data={"person": person_id, "csrf": token},
                                 allow_redirects=False) as response:
                 if response.status != 303:
                     raise RuntimeError(f"sign-in: {response.status}")

@@ -6,7 +6,7 @@ from aiohttp import web
 from . import (access, alert_pages, alerts_api, api, commitment_pages, guard, meeting_api,
                meeting_pages, pages, plan_api, plan_pages, sign_in_pages, teams_endpoint,
                web_session)
-from . import casefile_pages, statistics_page
+from . import casefile_pages, security_headers, static_files, statistics_page
 from . import health, metrics, observe
 from .entra_sign_in import ENTRA_SIGN_IN, EntraSignIn
 from .keys import SERVICES
@@ -14,26 +14,17 @@ from .services import Services, build_services
 from .settings import Settings
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.content_type == "text/html":
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
-
-
 def create_app(settings: Settings, *, services: Services | None = None,
                start_worker: bool = True) -> web.Application:
     """The service. Pass ``services`` to share them (tests); otherwise they are built at start-up
     and closed at shutdown."""
-    app = web.Application(middlewares=[observe.observe, security_headers, guard.guard,
+    app = web.Application(middlewares=[observe.observe, web_session.resolve, guard.guard,
                                        observe.incident_context],
                           client_max_size=1024 * 1024)
     observe.install(app)
     app[web_session.SETTINGS_KEY] = web_session.serializer(settings.session_secret)
     app.on_response_prepare.append(web_session.refresh)  # idle timeout: re-issue on use
+    app.on_response_prepare.append(security_headers.add)  # CSP, HSTS, no-store, Referrer-Policy
     entra = EntraSignIn.from_settings(settings)
     if entra is not None:
         app[ENTRA_SIGN_IN] = entra
@@ -61,5 +52,6 @@ def create_app(settings: Settings, *, services: Services | None = None,
     app.add_routes(statistics_page.routes())
     app.add_routes(pages.routes())
     app.add_routes(sign_in_pages.routes())
+    app.add_routes(static_files.routes())
     access.check_routes(app)
     return app

@@ -254,6 +254,32 @@ def _export(args) -> int:
     return 0
 
 
+def _sessions_revoke(args) -> int:
+    """Log a person out everywhere: end every open session, on every replica at once."""
+    from sqlmodel import Session
+
+    from handleplaner.directory import queries as directory
+    from handleplaner.directory import sessions
+    from handleplaner.storage import make_engine
+
+    from .web_session import now
+
+    engine = make_engine(_database_url(args))
+    try:
+        with Session(engine) as session:
+            person = directory.get_person(session, args.person) or directory.person_by_email(
+                session, args.person.strip().lower(), include_inactive=True)
+        if person is None:
+            print(f"Personen '{args.person}' findes ikke i organisationen. Angiv person-id'et "
+                  "(fx p0001) eller e-mailadressen.", file=sys.stderr)
+            return 2
+        ended = sessions.end_all(engine, person_id=person.id, now=now())
+    finally:
+        engine.dispose()
+    print(f"{person.name} ({person.id}) er logget ud overalt: {ended} åbne sessioner afsluttet.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="beredskab", description="SSP Beredskab: hændelser, fælles handleplaner, opgaver og "
@@ -344,6 +370,14 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--by", help="person-id på den, der eksporterer (skrives i loggen)")
     export.add_argument("--database-url", help=database_help)
     export.set_defaults(run=_export)
+
+    sessions = commands.add_parser("sessions", help="log ind-sessioner").add_subparsers(
+        dest="sessions_command", required=True, metavar="KOMMANDO")
+    revoke = sessions.add_parser("revoke", help="log en person ud overalt (alle browsere, alle "
+                                                "replikaer, med det samme)")
+    revoke.add_argument("person", metavar="PERSON", help="personens id (fx p0001) eller e-mailadresse")
+    revoke.add_argument("--database-url", help=database_help)
+    revoke.set_defaults(run=_sessions_revoke)
     return root
 
 

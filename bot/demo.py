@@ -272,7 +272,9 @@ async def _acknowledge_some(base: str, services, emulator, alert_id: int, rows) 
         (mail, *_) = emulator.mailboxes[people[person_id].email]
         link = mail["body"]["content"].split('href="')[1].split('"')[0]
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
-            await browser.post(f"{base}/log-ind", data={"person": person_id})
+            sign_in = await (await browser.get(f"{base}/log-ind")).text()
+            token = sign_in.split('name="csrf" value="')[1].split('"')[0]
+            await browser.post(f"{base}/log-ind", data={"person": person_id, "csrf": token})
             page = await (await browser.get(link)).text()
             csrf = page.split('name="csrf" value="')[1].split('"')[0]
             async with browser.post(link, data={"csrf": csrf}) as response:

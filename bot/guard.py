@@ -51,14 +51,13 @@ async def _csrf_holds(request: web.Request) -> bool:
     """A cookie-signed-in caller must prove the request comes from our own pages: the form's
     ``csrf`` field or the ``X-CSRF-Token`` header. The demo API header cannot be sent across
     sites without the browser asking first, so it needs no token."""
-    expected = web_session.csrf_token(request)
     if not web_session.person_id(request):
         return True  # not signed in by cookie: the demo header, checked elsewhere
-    if request.headers.get(access.CSRF_HEADER) == expected:
+    if web_session.csrf_holds(request, request.headers.get(access.CSRF_HEADER)):
         return True
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.post()  # aiohttp caches it for the handler
-        return bool(expected) and form.get("csrf") == expected
+        return web_session.csrf_holds(request, form.get("csrf"))
     return False
 
 

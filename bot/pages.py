@@ -106,40 +106,68 @@ def local_target(value: object) -> str:
     return target
 
 
-@access.rule(access.PUBLIC)
-async def sign_in_page(request: web.Request) -> web.Response:
-    """Shows "Log ind med Microsoft" if Entra ID is set up; in demo mode the person picker."""
+SIGN_IN_NOT_CONFIRMED = ("Log ind kunne ikke bekræftes: siden var for gammel, eller formularen kom "
+                         "fra et andet websted. Vælg personen igen.")
+SIGN_OUT_NOT_CONFIRMED = ("Log ud kunne ikke bekræftes: formularen var for gammel, eller den kom fra "
+                          "et andet websted. Du er stadig logget ind; brug knappen Log ud her.")
+
+
+def _sign_in_form(request: web.Request, *, status: int = 200, error: str = "",
+                  target: object = None) -> web.Response:
     settings = request.app[SERVICES].settings
-    if not settings.demo and not settings.entra_sign_in:
-        return page(request, "sign_in_unavailable.html.j2", status=501)
     people, authorities, groups = [], {}, {}
     if settings.demo:
         with Session(engine(request)) as session:
             people = directory.list_people(session)
             authorities = {a.code: a.name for a in directory.authorities(session)}
             groups = {p.id: [g.name for g in directory.groups_of(session, p.id)] for p in people}
-    return page(request, "sign_in.html.j2", people=people, authorities=authorities, groups=groups,
-                microsoft=settings.entra_sign_in, next=local_target(request.query.get("next")))
+    if settings.demo:  # the picker's form carries a token; a new one goes out in a cookie
+        web_session.login_csrf_token(request)
+    return page(request, "sign_in.html.j2", status=status, people=people,
+                authorities=authorities, groups=groups, microsoft=settings.entra_sign_in,
+                next=local_target(target), error=error)
+
+
+@access.rule(access.PUBLIC)
+async def sign_in_page(request: web.Request) -> web.Response:
+    """Shows "Log ind med Microsoft" if Entra ID is set up; in demo mode the person picker."""
+    settings = request.app[SERVICES].settings
+    if not settings.demo and not settings.entra_sign_in:
+        return page(request, "sign_in_unavailable.html.j2", status=501)
+    return _sign_in_form(request, target=request.query.get("next"))
 
 
 @access.rule(access.PUBLIC)
 async def sign_in(request: web.Request) -> web.Response:
+    """The demo's sign-in: the person picked, with the sign-in page's CSRF token."""
     if not request.app[SERVICES].settings.demo:
         raise web.HTTPNotImplemented(text="Demo-login findes kun i demo-tilstand.")
     form = await request.post()
+    if not web_session.csrf_holds(request, form.get("csrf")):
+        return _sign_in_form(request, status=403, error=SIGN_IN_NOT_CONFIRMED,
+                             target=form.get("next"))
     with Session(engine(request)) as session:
         person = directory.get_person(session, str(form.get("person", "")))
     if person is None or not person.active:
-        raise web.HTTPBadRequest(text="Ukendt person.")
+        return _sign_in_form(request, status=400, error="Ukendt person. Vælg en person på listen.",
+                             target=form.get("next"))
     response = web.HTTPSeeOther(local_target(form.get("next")))
-    web_session.sign_in(request, response, person.id)
+    await web_session.sign_in(request, response, person.id)
     raise response
 
 
 @access.rule(access.PUBLIC)
 async def sign_out(request: web.Request) -> web.Response:
+    """End the session on every replica. Only with the session's CSRF token: a log-out posted
+    from another site is refused. Without a session there is nothing to end."""
+    if web_session.person_id(request) is None:
+        raise web.HTTPSeeOther("/log-ind")
+    form = await request.post()
+    if not web_session.csrf_holds(request, form.get("csrf")):
+        with Session(engine(request)) as session:
+            return refused(request, SIGN_OUT_NOT_CONFIRMED, person=current_person(request, session))
     response = web.HTTPSeeOther("/log-ind")
-    web_session.sign_out(response)
+    await web_session.sign_out(request, response)
     raise response
 
 

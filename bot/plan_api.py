@@ -20,6 +20,7 @@ from .access import may_view_incident
 from .alerts_api import _json_body
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
+from .security_headers import document_policy
 
 
 def plan_json(session: Session, plan: Plan) -> dict:
@@ -255,7 +256,9 @@ async def document(request: web.Request) -> web.Response:
         name = f"handleplan-v{version.number}{'-sikkerby' if variant == 'sikkerby' else ''}.pdf"
         return web.Response(body=body, content_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="{name}"'})
-    return web.Response(text=render_plan_html(snap, variant=variant), content_type="text/html")
+    html = render_plan_html(snap, variant=variant)
+    return web.Response(text=html, content_type="text/html",
+                        headers={"Content-Security-Policy": document_policy(html)})
 
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))

@@ -133,10 +133,10 @@ async def answer(request: web.Request) -> web.Response:
     if person_id is None:
         log.warning("sign-in refused for Entra object %s: %s", identity.object_id, reason)
         response = _failed(request, refusal, status=403, title="Ingen adgang")
-        web_session.sign_out(response)
+        await web_session.sign_out(request, response)
         return response
     response = _no_store(web.HTTPSeeOther(attempt.next))
-    web_session.sign_in(request, response, person_id)
+    await web_session.sign_in(request, response, person_id)
     response.del_cookie(ATTEMPT_COOKIE, path=ATTEMPT_PATH)
     raise response
 

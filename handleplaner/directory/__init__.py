@@ -11,6 +11,7 @@ from .importer import ImportReport, import_directory, import_directory_file
 from .models import (ACTIVATING_KINDS, ALERTED_ROLES_IN_GROUP, CHANNELS, GROUP_KINDS,
                      MEMBERSHIP_ROLES, ROLES, Area, Authority, Group, GroupArea, Membership,
                      Person)
+from . import sessions  # noqa: F401 - the web_session table, with the directory's models
 from .queries import (all_areas, area_codes, authorities, deputy_of, get_group, get_person,
                       group_areas, group_members, groups_of, ledergruppe_leaders_for_areas,
                       list_groups, list_people, may_activate, memberships, person_by_email,

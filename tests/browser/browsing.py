@@ -6,12 +6,21 @@ import re
 
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
+_BLOCKED: dict = {}  # page -> what the Content-Security-Policy blocked there (console errors)
+
+
+def watch_policy(page):
+    """Remember what the page's Content-Security-Policy blocks (``page_problems`` reports it)."""
+    blocked = _BLOCKED.setdefault(page, [])
+    page.on("console", lambda message: blocked.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    return page
 
 
 async def signed_in_page(browser, base: str, person_id: str, viewport: dict):
     """A new browser context at the given size, signed in as the person through /log-ind."""
     context = await browser.new_context(viewport=viewport, base_url=base, locale="da-DK")
-    page = await context.new_page()
+    page = watch_policy(await context.new_page())
     await page.goto("/log-ind")
     await page.select_option("#person", person_id)
     async with page.expect_navigation():
@@ -61,7 +70,8 @@ PAGE_FACTS = """() => {
 async def page_problems(page, *, phone: bool) -> list[str]:
     """What is wrong with the page as a person with a phone or a keyboard would meet it."""
     facts = await page.evaluate(PAGE_FACTS)
-    problems = []
+    problems = [f"Content-Security-Policy blokerede: {text[:300]}" for text in _BLOCKED.get(page, [])]
+    _BLOCKED.get(page, []).clear()
     if facts["lang"] != "da":
         problems.append(f'<html lang="{facts["lang"]}">, ikke "da"')
     if phone and facts["scrollWidth"] > facts["innerWidth"] + 1:

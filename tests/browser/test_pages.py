@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browsing import axe_violations, page_problems, signed_in_page
+from .browsing import axe_violations, page_problems, signed_in_page, watch_policy
 from .conftest import DESKTOP, PHONE
 from .scene import incident_with_plan_and_meeting
 
@@ -60,7 +60,8 @@ async def test_main_pages_at_desktop_and_phone_width(service, browser, screensho
     service.services.settings.alert_confirm_above = 10  # the demo's whole city is 38 people
     found: dict[str, list[str]] = {}
 
-    signed_out = await (await browser.new_context(viewport=viewport, base_url=service.base)).new_page()
+    signed_out = watch_policy(await (await browser.new_context(viewport=viewport,
+                                                               base_url=service.base)).new_page())
     pages = {who: await signed_in_page(browser, service.base, scene[who], viewport)
              for who in ("editor", "leader")}
     pages[None] = signed_out

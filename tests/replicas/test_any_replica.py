@@ -13,7 +13,7 @@ from handleplaner.directory import queries as directory
 from notifications.models import Alert, Delivery
 
 from tests.conftest import free_port
-from tests.service.helpers import DEMO, noerrebro, secretariat_member, shooting
+from tests.service.helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 async def test_session_and_card_press_work_on_another_replica(service):
@@ -31,7 +31,7 @@ async def test_session_and_card_press_work_on_another_replica(service):
     await other.start_server()
     try:
         # Signed in on the first replica ...
-        await service.client.post("/log-ind", data={"person": secretary.id})
+        await demo_sign_in(service.client, secretary.id)
         cookie = service.client.session.cookie_jar.filter_cookies(service.base)[COOKIE].value
         # ... is signed in on the second.
         page = await other.get(f"/haendelser/{incident['id']}", cookies={COOKIE: cookie},

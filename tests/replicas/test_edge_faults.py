@@ -13,7 +13,7 @@ from handleplaner.directory import queries as directory
 from m365emulator.faults import Faults
 from notifications.models import FAILED, QUEUED, ChannelPost, Delivery
 
-from tests.service.helpers import DEMO, noerrebro, secretariat_member, shooting
+from tests.service.helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 FAULTS = {"apis": ["graph", "bot"], "error_rate": 0.25, "error_status": [500, 502, 503],
           "throttle_rate": 0.15, "retry_after": 1, "drop_rate": 0.1, "latency_ms": [0, 150]}
@@ -48,7 +48,7 @@ async def test_faults_do_not_stop_pages_or_presses_and_everything_arrives_once(s
                                 json=shooting(noerrebro(engine)))
     assert created.status == 201, await created.text()
     incident = await created.json()
-    await client.post("/log-ind", data={"person": secretary.id})  # the web pages too
+    await demo_sign_in(client, secretary.id)  # the web pages too
     delivering = asyncio.create_task(worker.run_forever(0.05))
     try:
         # While the faults last: the API and the pages answer, and a card press is taken.

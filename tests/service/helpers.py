@@ -43,3 +43,11 @@ def shooting(areas: list[str], **changes) -> dict:
     }
     data.update(changes)
     return data
+
+
+async def demo_sign_in(client, person_id: str, **kwargs):
+    """Sign in as the person through the demo's sign-in page, as a browser does: the form's
+    CSRF token from the page (and its cookie), then the person picked. The POST's response."""
+    page = await (await client.get("/log-ind")).text()
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    return await client.post("/log-ind", data={"csrf": token, "person": person_id}, **kwargs)

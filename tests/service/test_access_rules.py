@@ -16,13 +16,14 @@ from handleplaner.directory import queries as directory
 from handleplaner.record.reads import reads
 from notifications.models import Alert, Delivery
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 # Routes anyone may call. Adding one here is a decision: it must be deliberate.
 PUBLIC = {
     "GET /healthz", "GET /readyz", "GET /metrics",  # /metrics: internal networks or token
     "GET /api/openapi.json", "GET /{side}", "GET /log-ind", "POST /log-ind",
     "POST /log-ud", "GET /log-ind/microsoft", "GET /log-ind/microsoft/svar",
+    "GET /statisk/{name}",  # the pages' style sheets and scripts
 }
 BOT = {"POST /api/messages"}
 
@@ -191,7 +192,7 @@ async def test_every_read_of_an_incident_is_logged(service):
 
 async def test_an_api_call_signed_in_by_cookie_needs_the_csrf_header(service):
     editor = secretariat_member(service.engine)
-    await service.client.post("/log-ind", data={"person": editor.id})
+    await demo_sign_in(service.client, editor.id)
     data = shooting(noerrebro(service.engine))
     refused = await service.client.post("/api/incidents", json=data)
     assert refused.status == 403

@@ -9,7 +9,7 @@ from handleplaner.directory import queries as directory
 from notifications.audiences import activation_audience
 from notifications.outbox import channels_of
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 async def activate(service, person_id, data):
@@ -98,7 +98,7 @@ async def test_incident_page_lists_recipients_and_states(service):
 async def test_activation_on_the_web_page(service):
     client = service.client
     activator = secretariat_member(service.engine)
-    response = await client.post("/log-ind", data={"person": activator.id}, allow_redirects=False)
+    response = await demo_sign_in(client, activator.id, allow_redirects=False)
     assert response.status == 303
     form = await (await client.get("/aktiver")).text()
     assert "Aktivér beredskab" in form

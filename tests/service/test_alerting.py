@@ -14,7 +14,7 @@ from handleplaner.directory import queries as directory
 from notifications.escalation import escalate_due
 from notifications.models import Alert, Delivery
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 async def activated(service, **changes) -> tuple[str, int]:
@@ -109,7 +109,7 @@ async def test_acknowledge_by_card_and_by_email_link(service):
     path = link[len(service.base):]
     response = await service.client.get(path, allow_redirects=False)
     assert response.status == 303 and "/log-ind?next=" in response.headers["Location"]
-    await service.client.post("/log-ind", data={"person": mail_person.id})
+    await demo_sign_in(service.client, mail_person.id)
     page = await (await service.client.get(path)).text()
     assert "Kvittér for varslet" in page
     assert all(d.acknowledged_at is None for d in deliveries(service.engine, alert.id)

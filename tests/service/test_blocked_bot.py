@@ -12,7 +12,7 @@ from handleplaner import record
 from handleplaner.directory import queries as directory
 from notifications.models import Delivery, DeliveryAttempt
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 def teams_first_member(engine):
@@ -70,7 +70,7 @@ async def test_blocked_bot_fails_teams_at_once_and_mails_the_person(service, how
                                              headers={DEMO: sender.id})).json()
     [mine] = [r for r in listed if r["delivery_id"] == teams.id]
     assert mine["state_label"] == "Fejlet" and "blokeret eller fjernet botten" in mine["last_error"]
-    await service.client.post("/log-ind", data={"person": sender.id})
+    await demo_sign_in(service.client, sender.id)
     html = await (await service.client.get(f"/haendelser/{incident_id}")).text()
     assert "Personen har blokeret eller fjernet botten i Teams" in html
 

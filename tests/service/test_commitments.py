@@ -9,7 +9,7 @@ from handleplaner import record
 from handleplaner.commitments.models import Commitment
 from handleplaner.directory import queries as directory
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 async def sent_plan(service):
@@ -167,7 +167,7 @@ async def test_board_shows_everything_streams_changes_and_takes_reports_on_the_w
                                    headers={DEMO: editor.id})).json()
     assert rows and {"authority", "leader", "state", "confirmed", "ends_at", "overdue"} <= set(rows[0])
     target = next(r for r in rows if r["leader"])
-    await client.post("/log-ind", data={"person": target["leader"]["id"]})
+    await demo_sign_in(client, target["leader"]["id"])
     page = await (await client.get(f"/haendelser/{created['id']}/opgaver")).text()
     assert target["title"] in page and "Bekræft" in page
     csrf = page.split('name="csrf" value="')[1].split('"')[0]

@@ -329,7 +329,10 @@ async def test_signing_out_clears_the_session(production, clock):
     member = secretariat_member(production.engine)
     assert (await sign_in(production, member.email)).status == 303
     clock[0] += web_session.REFRESH_AFTER + 1  # a refresh is due, but must not undo the sign-out
-    response = await production.client.post("/log-ud", allow_redirects=False)
+    page = await (await production.client.get("/")).text()
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    response = await production.client.post("/log-ud", data={"csrf": token},
+                                            allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/log-ind"
     assert set_cookies(response).count(web_session.COOKIE) == 1
     assert f'{web_session.COOKIE}=""' in set_cookies(response)

@@ -13,12 +13,12 @@ from handleplaner.meetings.models import Meeting
 from notifications.audiences import AudienceSpec, resolve
 from notifications.models import Alert, Delivery
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 from .page_parts import Page
 
 
 async def sign_in(client, person_id: str) -> str:
-    await client.post("/log-ind", data={"person": person_id})
+    await demo_sign_in(client, person_id)
     page = await (await client.get("/aktiver")).text()
     return page.split('name="csrf" value="')[1].split('"')[0]
 

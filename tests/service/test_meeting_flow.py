@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from handleplaner.directory import queries as directory
 from notifications.models import Alert
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 async def test_call_change_cancel_and_the_deputy_of_an_absent_authority(service):
@@ -106,7 +106,7 @@ async def test_the_meeting_page_calls_the_meeting_and_keeps_the_minutes(service)
     editor = secretariat_member(service.engine)
     created = await (await client.post("/api/incidents", headers={DEMO: editor.id},
                                        json=shooting(noerrebro(service.engine)))).json()
-    await client.post("/log-ind", data={"person": editor.id})
+    await demo_sign_in(client, editor.id)
     url = f"/haendelser/{created['id']}/moede"
     page = await (await client.get(url)).text()
     csrf = page.split('name="csrf" value="')[1].split('"')[0]

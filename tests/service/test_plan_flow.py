@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from handleplaner.plans import service as plans
 from notifications.models import Alert
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 
 async def test_draft_send_approve_by_card_and_share_without_personal_data(service):
@@ -117,7 +117,7 @@ async def test_plan_pages_draft_edit_send_and_decide(service):
     editor = secretariat_member(service.engine)
     created = await (await client.post("/api/incidents", headers={DEMO: editor.id},
                                        json=shooting(noerrebro(service.engine)))).json()
-    await client.post("/log-ind", data={"person": editor.id})
+    await demo_sign_in(client, editor.id)
     url = f"/haendelser/{created['id']}/plan"
     page = await (await client.get(url)).text()
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
@@ -141,7 +141,7 @@ async def test_plan_pages_draft_edit_send_and_decide(service):
     assert response.status == 303
     with Session(service.engine) as session:
         member = plans.styregruppe(session)[0]
-    await client.post("/log-ind", data={"person": member.id})
+    await demo_sign_in(client, member.id)
     page = await (await client.get(url)).text()
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
     version_id = page.split('name="version_id" value="')[1].split('"')[0]

@@ -9,7 +9,7 @@ from handleplaner.incidents import Incident
 from handleplaner.record.models import RecordEntry
 from notifications.models import Alert, Delivery
 
-from .helpers import DEMO, non_activator, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, non_activator, noerrebro, secretariat_member, shooting
 
 
 def nothing_written(engine) -> None:
@@ -34,7 +34,7 @@ async def test_someone_outside_the_activating_groups_is_refused(service):
 
 async def test_refused_on_the_web_page_too(service):
     outsider = non_activator(service.engine)
-    await service.client.post("/log-ind", data={"person": outsider.id})
+    await demo_sign_in(service.client, outsider.id)
     response = await service.client.get("/aktiver")
     assert response.status == 403
     assert "Ingen adgang" in await response.text()
@@ -94,7 +94,7 @@ async def test_malformed_json_and_oversized_bodies(service):
 
 async def test_web_form_keeps_what_was_typed_on_error(service):
     person = secretariat_member(service.engine)
-    await service.client.post("/log-ind", data={"person": person.id})
+    await demo_sign_in(service.client, person.id)
     form = await (await service.client.get("/aktiver")).text()
     csrf = form.split('name="csrf" value="')[1].split('"')[0]
     response = await service.client.post("/aktiver", data={
@@ -111,7 +111,7 @@ async def test_web_form_keeps_what_was_typed_on_error(service):
 
 async def test_form_without_csrf_token_is_refused(service):
     person = secretariat_member(service.engine)
-    await service.client.post("/log-ind", data={"person": person.id})
+    await demo_sign_in(service.client, person.id)
     response = await service.client.post("/aktiver", data={"title": "x"})
     assert response.status == 403
     nothing_written(service.engine)
