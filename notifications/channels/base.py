@@ -44,6 +44,9 @@ class DeliveryResult:
     error: str | None = None
     retry_after: float | None = None  # seconds the provider asked us to wait (429)
     transient: bool = False  # worth retrying (5xx, timeout, dropped connection)
+    # No answer came (reset, timeout) after the request went out: Microsoft may have acted, so
+    # the worker reads back what arrived before any resend (channels/unanswered.py).
+    unknown: bool = False
 
     @property
     def throttled(self) -> bool:

@@ -17,6 +17,7 @@ from microsoft_agents.hosting.core.connector.client.connector_client import Conn
 
 from ..tokens import BOT_SCOPE, ClientCredentialsTokens, TokenError
 from .base import AlertMessage, DeliveryResult, Recipient
+from .unanswered import may_have_arrived
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -114,7 +115,8 @@ class TeamsChatChannel:
             return DeliveryResult(ok=False, error=str(error), transient=True)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             return DeliveryResult(ok=False, error=f"forbindelsesfejl: {error!r}"[:500],
-                                  transient=True, conversation_id=conversation_id)
+                                  transient=True, conversation_id=conversation_id,
+                                  unknown=may_have_arrived(error))
         return DeliveryResult(ok=True, status_code=201, conversation_id=conversation_id,
                               provider_message_id=getattr(sent, "id", None))
 
