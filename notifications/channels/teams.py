@@ -25,9 +25,10 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 class ConnectorClients:
     """One ConnectorClient per service URL, renewed when the bot's token changes."""
 
-    def __init__(self, tokens: ClientCredentialsTokens) -> None:
+    def __init__(self, tokens: ClientCredentialsTokens, *, timeout: float = 30.0) -> None:
         self._tokens = tokens
         self._clients: dict[str, tuple[str, ConnectorClient]] = {}
+        self.timeout = timeout  # seconds a call may take; no answer by then is no answer
 
     async def get(self, service_url: str) -> ConnectorClient:
         token = await self._tokens.token(BOT_SCOPE)
@@ -38,7 +39,7 @@ class ConnectorClients:
             await current[1].close()
         endpoint = service_url if service_url.endswith("/") else service_url + "/"
         client = ConnectorClient(endpoint, token, session=aiohttp.ClientSession(
-            base_url=endpoint, timeout=aiohttp.ClientTimeout(total=30)))
+            base_url=endpoint, timeout=aiohttp.ClientTimeout(total=self.timeout)))
         self._clients[service_url] = (token, client)
         return client
 

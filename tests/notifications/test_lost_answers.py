@@ -135,6 +135,25 @@ async def test_a_timed_out_mail_is_read_back_too(service):
     assert {tuple(o for o, _ in outcomes(service.engine, r.id)) for r in mail} == {("ukendt", "sendt")}
 
 
+async def test_a_timed_out_card_is_read_back_too(service):
+    """lost_mode timeout on the Bot Connector: the client's own timeout ends the wait."""
+    emulator = service.emulator
+    clients = service.services.worker.channels["teams"]._clients
+    clients.timeout = 1.0
+    await clients.close()  # new clients with the short timeout
+    alert_id, rows = await follow_up(service, {"apis": ["bot"], "lost_rate": 1.0, "count": 1,
+                                               "lost_mode": "timeout", "lost_hold_s": 20})
+    [lost] = [r for r in emulator.requests if r.get("fault") == "lost"]
+    assert lost["lost_mode"] == "timeout" and lost["path"].endswith(ACTIVITIES)
+    by_person = people(service.engine)
+    teams = [r for r in rows if r.channel == "teams"]
+    assert teams and all(r.state == SENT for r in teams)
+    for row in teams:
+        assert cards(emulator, by_person[row.person_id].teams_user_id, alert_id) == 1
+    histories = Counter(tuple(o for o, _ in outcomes(service.engine, r.id)) for r in teams)
+    assert histories == Counter({("sendt",): len(teams) - 1, ("ukendt", "sendt"): 1})
+
+
 async def test_a_dropped_call_that_never_arrived_is_read_back_then_sent_once(service):
     """A connection dropped before Microsoft acted looks the same to the client: read back, not
     found, sent again, once."""
