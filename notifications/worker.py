@@ -64,6 +64,10 @@ CHANNEL_NAMES = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
 FOUND_AGAIN = {"teams": "fundet i Teams-chatten efter et afbrudt kald",
                "email": "fundet i Sendt post efter et afbrudt kald"}
 UNANSWERED_OUTCOME = "ukendt"  # the attempt's outcome when no answer came (it may have arrived)
+# The least wait before an unanswered call is read back: what a call did is not promised to be
+# listed (the chat's messages, Sent Items) the instant it took effect, and a copy not yet listed
+# would be sent again. Longer than the first backoffs; later ones are longer still.
+UNANSWERED_WAIT = 5.0
 NOT_FOUND_SPENT = ("intet svar fra Microsoft, og varslet blev ikke fundet ved genlæsningen; "
                    "forsøgene er brugt op")
 
@@ -121,6 +125,7 @@ class DeliveryWorker:
         self.clock = clock
         self.rng = random.Random(seed)
         self.backoff_base = backoff_base
+        self.unanswered_wait = UNANSWERED_WAIT
         self.wakeup = asyncio.Event()
         self.channel_poster = channel_poster
         if channel_poster is not None:
@@ -490,8 +495,8 @@ class DeliveryWorker:
         delivery.last_error = result.error
         if result.unknown:  # it may have arrived: read back (not sent) when next claimed
             delivery.claimed_by = leases.UNANSWERED + self.name
-            delivery.next_attempt_at = now + timedelta(seconds=backoff(
-                delivery.attempts, self.rng, self.backoff_base))
+            delivery.next_attempt_at = now + timedelta(seconds=max(self.unanswered_wait, backoff(
+                delivery.attempts, self.rng, self.backoff_base)))
             return UNANSWERED_OUTCOME
         if result.transient and delivery.attempts < self.max_attempts:
             wait = result.retry_after if result.throttled and result.retry_after else backoff(
