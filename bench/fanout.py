@@ -1,7 +1,7 @@
 """Fan-out benchmark: one Akut alert to the whole demo organisation, through the local
 Microsoft 365 emulator with realistic latency and Microsoft's published limits.
 
-    .venv/bin/python bench/fanout.py [--out DIR] [--conversations installed|cold]
+    .venv/bin/python bench/fanout.py [--out DIR] [--conversations installed|cold] [--faults]
                                      [--postgres URL] [--seed N] [--timeout S]
 
 What it does, in-process (as ``bot/demo.py`` does):
@@ -26,6 +26,11 @@ What it does, in-process (as ``bot/demo.py`` does):
    person, one delivery per person per directory channel (``requires_ack=True`` when the outbox
    offers that keyword). The moment that transaction has committed is t=0.
 4. The delivery worker (the service's own ``DeliveryWorker``) runs until nothing is queued.
+   With ``--faults`` the emulator plays ``FAULT_MIX`` on Graph and the Bot Connector from the
+   alert's acceptance until the worker is done: 5 % of the calls that change something
+   (sendMail, conversations, activities) take effect and lose their answer (the connection is
+   reset), and another 15 % are refused before taking effect (10 % 500/502/503, 5 % 429 with
+   Retry-After). The read-backs are Graph calls too and get their share of errors and 429s.
 5. Measures from the emulator's records: the first and last successful (2xx) Teams activity post
    (``POST /connector/v3/conversations/{id}/activities``) and Graph ``sendMail`` by ``ts_end``,
    the 429s the emulator answered, the deliveries that ended "fejlet" and duplicates: (person,
@@ -34,6 +39,11 @@ What it does, in-process (as ``bot/demo.py`` does):
 The last line of output is the benchmark's result (part of the product's interface):
 
     fanout recipients=N first_s=X last_s=Y bound_s=Z ratio=R failed=F duplicates=D
+           faults=on|off lost=L duplicated=D
+
+``lost``: (person, channel) pairs the alert was accepted for whose chat or mailbox never got it;
+``duplicated``: pairs that got it more than once (the same figure as ``duplicates``); both are
+counted from what the emulator received, per channel in ``fanout-summary.json``.
 
 ``bound_s`` — the least time Microsoft's limits allow for this fan-out:
 
@@ -51,7 +61,8 @@ The sliding window admits a burst of 50 at once, so the strict floor for r Teams
 (ceil(r/50) - 1) s + one latency; the bench prints it too, but the bound in the final line is
 the sustained-rate figure r/50 s, as in the design note microsoft365.md (400 / 50 = 8 s).
 
-Targets: ratio <= 1.2, first_s <= 1.0, failed = 0, duplicates = 0.
+Targets: ratio <= 1.2, first_s <= 1.0, failed = 0, duplicates = 0; with ``--faults``:
+lost = 0, duplicated = 0 (the ratio is not a target then: every 429 holds the channel back).
 """
 from __future__ import annotations
 
@@ -90,12 +101,17 @@ from handleplaner.incidents import activate  # noqa: E402
 from handleplaner.storage import make_engine, normalise_url, transaction  # noqa: E402
 from m365emulator import EmulatorConfig, start_emulator  # noqa: E402
 from m365emulator import quotas as ms_limits  # noqa: E402
+from m365emulator.faults import Faults  # noqa: E402
 from notifications import outbox  # noqa: E402
 from notifications.models import FAILED, Delivery, DeliveryAttempt, TeamsConversation  # noqa: E402
 
 ACTIVITY_POST = re.compile(r"^/connector/v3/conversations/[^/]+/activities$")
 CREATE_CONVERSATION = "/connector/v3/conversations"
 INSTALL_RATE = 25  # install updates per second (each makes the bot post a welcome: < 50/s)
+# --faults: 5 % of the answers lost after the call took effect, 15 % refused before it did.
+FAULT_MIX = {"apis": ["graph", "bot"], "lost_rate": 0.05, "lost_mode": "reset",
+             "error_rate": 0.10, "error_status": [500, 502, 503],
+             "throttle_rate": 0.05, "retry_after": 1}
 
 
 # The bound -------------------------------------------------------------------------------------
@@ -303,6 +319,10 @@ def measure(emulator, services, facts: dict, records: list[dict]) -> dict:
                                                       reference)
     duplicates = sorted(k for k, n in copies.items() if n > 1)
     missing = sorted(k for k, n in copies.items() if n == 0)
+    by_channel = {channel: {"recipients": len(people_of),
+                            "lost": sum(1 for p in people_of if copies[(p, channel)] == 0),
+                            "duplicated": sum(1 for p in people_of if copies[(p, channel)] > 1)}
+                  for channel, people_of in per_channel.items() if channel in ("teams", "email")}
 
     with Session(services.engine) as session:
         rows = list(session.exec(select(Delivery).where(Delivery.alert_id == facts["alert_id"])))
@@ -317,6 +337,7 @@ def measure(emulator, services, facts: dict, records: list[dict]) -> dict:
 
     throttled = Counter()
     requests = Counter()
+    faults = Counter()
     for r in records:
         if r.get("api") in ("bot", "graph"):
             kind = ("teams:create" if r["path"] == CREATE_CONVERSATION else
@@ -325,6 +346,8 @@ def measure(emulator, services, facts: dict, records: list[dict]) -> dict:
             requests[kind] += 1
             if r.get("status") == 429:
                 throttled[kind] += 1
+            if r.get("fault"):
+                faults[f"{r['fault']} {kind}"] += 1
 
     timing = {}
     for channel, found in seen.items():
@@ -343,6 +366,7 @@ def measure(emulator, services, facts: dict, records: list[dict]) -> dict:
         "last_s": max(ends) if ends else math.inf,
         "failed": sum(1 for d in rows if d.state == FAILED),
         "duplicates": len(duplicates), "duplicate_pairs": duplicates[:50],
+        "by_channel": by_channel, "faults_played": dict(faults),
         "missing": len(missing), "missing_pairs": missing[:50],
         "states": {f"{c}:{s}": n for (c, s), n in sorted(states.items())},
         "attempt_outcomes": dict(outcomes),
@@ -414,12 +438,16 @@ async def run(args) -> dict:
 
         marker = len(emulator.requests)
         rounds.clear()  # only the measured alert's rounds
+        if args.faults:
+            emulator.set_faults(Faults.from_json(FAULT_MIX), seed=args.seed)
         facts = all_hands_alert(services.engine, actor_id=actor)
         timed_out = False
         try:
             await worker.run_until_idle(timeout=args.timeout)
         except TimeoutError:
             timed_out = True
+        finally:
+            emulator.clear_faults()
         finished = time.time()
         records = emulator.requests[marker:]
         result = measure(emulator, services, facts, records)
@@ -438,7 +466,8 @@ async def run(args) -> dict:
             run_s=finished - facts["accepted_at"], database=("postgresql" if schema else "sqlite"),
             accepted_at=facts["accepted_at"], reference=facts["reference"],
             alert_id=facts["alert_id"], latency_ms=list(latency), seed=args.seed,
-            unreachable=len(facts["unreachable"]),
+            unreachable=len(facts["unreachable"]), faults=bool(args.faults),
+            fault_mix=FAULT_MIX if args.faults else None,
         )
         (out / "fanout-summary.json").write_text(
             json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
@@ -488,6 +517,12 @@ def report(r: dict) -> list[str]:
                  f"{b['teams_s']:.2f} s, email {b['email_s']:.2f} s, + latency floor "
                  f"{b['latency_floor_s']:.2f} s = {b['bound_s']:.2f} s "
                  f"(strict sliding-window floor {b['strict_floor_s']:.2f} s)")
+    if r["faults"]:
+        lines.append("faults played: " + (", ".join(f"{k} {v}" for k, v in
+                                                     sorted(r["faults_played"].items())) or "none"))
+    lines.append("per channel: " + ", ".join(
+        f"{c} {v['recipients']} recipients lost {v['lost']} duplicated {v['duplicated']}"
+        for c, v in sorted(r["by_channel"].items())))
     if r["missing"]:
         lines.append(f"MISSING: {r['missing']} (person, channel) pairs got nothing: "
                      f"{r['missing_pairs'][:5]}")
@@ -497,7 +532,9 @@ def report(r: dict) -> list[str]:
         lines.append("TIMEOUT: deliveries were still queued when the worker was stopped")
     lines.append(f"fanout recipients={r['recipients']} first_s={_s(r['first_s'])} "
                  f"last_s={_s(r['last_s'])} bound_s={_s(r['bound_s'])} ratio={_s(r['ratio'])} "
-                 f"failed={r['failed']} duplicates={r['duplicates']}")
+                 f"failed={r['failed']} duplicates={r['duplicates']} "
+                 f"faults={'on' if r['faults'] else 'off'} lost={r['missing']} "
+                 f"duplicated={r['duplicates']}")
     return lines
 
 
@@ -510,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", choices=("installed", "cold"), default="installed",
                         help="installed: the bot is installed for everyone before the alert "
                              "(stored conversations); cold: none stored")
+    parser.add_argument("--faults", action="store_true",
+                        help="the emulator loses 5%% of the answers after the call took effect "
+                             "and fails or throttles another 15%% (FAULT_MIX)")
     parser.add_argument("--postgres", metavar="URL",
                         help="run on PostgreSQL (a private schema in this database, dropped after)")
     parser.add_argument("--latency-ms", nargs=2, type=int, default=(50, 150), metavar=("MIN", "MAX"))

@@ -3,6 +3,10 @@
 A route takes part when its name starts with its API (`graph:send_mail`, `bot:post_activity`,
 `token:token`). Graph routes on `users/{user}` also hold one of the mailbox's 4 concurrent slots
 while they are delayed and handled.
+
+A lost answer (faults.py, `lost_rate`) is played after the handler: the request has taken effect
+and is recorded with its status and `fault: "lost"`, then the connection is closed without an
+answer, at once (`lost_mode: "reset"`) or once the client has given up waiting (`"timeout"`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from .http_common import EMULATOR, RECORD, api_error, graph_error
 from .records import parse_body
 
 RECORDED_APIS = ("graph", "bot", "token")
+# Methods whose requests change something (a read's lost answer would only be a drop).
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The request's lost answer (its RequestFate), if one was drawn.
+LOST = web.RequestKey("m365emulator.lost", object) if hasattr(web, "RequestKey") else "m365emulator.lost"
 
 
 def api_of(request: web.Request) -> str | None:
@@ -79,6 +87,9 @@ async def api_middleware(request: web.Request, handler):
         # "every response will contain an X-Correlating-OperationId header" (Bot Connector API
         # reference, "Response headers")
         response.headers.setdefault("X-Correlating-OperationId", uuid.uuid4().hex)
+    if response is not None and request.get(LOST) is not None:
+        await _lose_answer(request, request[LOST])
+        response = None
     if response is None:
         # The connection is gone: aiohttp fails to write this and drops the request quietly.
         return web.Response(status=502)
@@ -87,7 +98,7 @@ async def api_middleware(request: web.Request, handler):
 
 async def _answer(request: web.Request, handler, api: str, mailbox: str | None) -> web.StreamResponse | None:
     emulator = request.app[EMULATOR]
-    fate = emulator.request_fate(api)
+    fate = emulator.request_fate(api, changes_something=request.method in CHANGING_METHODS)
     if mailbox is not None and not emulator.quotas.enter_mailbox(mailbox):
         return graph_error(
             request,
@@ -109,7 +120,11 @@ async def _answer(request: web.Request, handler, api: str, mailbox: str | None) 
         if fate.outcome == "throttle":
             request[RECORD]["fault"] = "throttle"
             return api_error(request, api, 429, retry_after=fate.retry_after)
-        return await handler(request)
+        response = await handler(request)
+        if fate.outcome == "lost":  # it took effect; the answer will not arrive
+            request[RECORD].update(fault="lost", lost_mode=fate.lost_mode)
+            request[LOST] = fate
+        return response
     finally:
         if mailbox is not None:
             emulator.quotas.leave_mailbox(mailbox)
@@ -120,6 +135,20 @@ def _drop_connection(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
+
+
+async def _lose_answer(request: web.Request, fate) -> None:
+    """Close the connection without the answer: at once, or after holding it until the client
+    stops waiting (its own timeout) or `lost_hold_s` has passed."""
+    if fate.lost_mode == "timeout":
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + fate.lost_hold_s
+        while loop.time() < ends:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            await asyncio.sleep(min(0.05, max(0.0, ends - loop.time())))
+    _drop_connection(request)
 
 
 def _finish(emulator, record: dict, response: web.StreamResponse | None) -> None:

@@ -1,4 +1,5 @@
-"""Faults on request: latency, a share of errors, of throttling and of dropped connections.
+"""Faults on request: latency, a share of errors, of throttling, of dropped connections, and of
+answers lost after the request took effect.
 
 The JSON accepted by `POST /_emulator/faults` (every field optional):
 
@@ -9,10 +10,22 @@ The JSON accepted by `POST /_emulator/faults` (every field optional):
      "throttle_rate": 0.1,              # share answered 429 with Retry-After
      "retry_after": 2,                  # the Retry-After of those 429s, in seconds
      "drop_rate": 0.1,                  # share whose connection is closed without a response
+                                        # (before the request takes effect)
+     "lost_rate": 0.05,                 # share whose answer is lost *after* the request took
+                                        # effect (the mail went out, the card was posted)
+     "lost_mode": "reset",              # how it is lost: "reset" closes the connection at once;
+                                        # "timeout" holds the answer until the client gives up
+     "lost_hold_s": 60,                 # ... or until this many seconds have passed, then closes
      "count": 10,                       # the faults apply to the next 10 matching requests only
      "until": 1767225600.0,             # ... or until this time (epoch seconds)
      "duration_s": 30,                  # ... or for this many seconds from now
      "seed": 7}                         # makes the draws reproducible
+
+The rates are shares of all matching requests and add up to at most 1; one draw decides each
+request. A lost answer is the commonest ambiguous case of a real network: Microsoft acted, the
+client never heard. It applies to the Graph and Bot Connector requests that change something
+(POST, PUT, PATCH, DELETE: sendMail, events, conversations, activities); a read, a token or an
+SMTP message that draws it is served as usual, since losing its answer would only be a drop.
 """
 
 from __future__ import annotations
@@ -32,6 +45,9 @@ FIELDS = frozenset(
         "throttle_rate",
         "retry_after",
         "drop_rate",
+        "lost_rate",
+        "lost_mode",
+        "lost_hold_s",
         "apis",
         "count",
         "until",
@@ -40,7 +56,12 @@ FIELDS = frozenset(
     }
 )
 
-Outcome = Literal["drop", "error", "throttle"]
+Outcome = Literal["drop", "error", "throttle", "lost"]
+LostMode = Literal["reset", "timeout"]
+LOST_MODES = ("reset", "timeout")
+# Longer than the clients' own timeouts (30 s in the service): a "timeout" is the client's.
+DEFAULT_LOST_HOLD_S = 60.0
+RATES = ("error_rate", "throttle_rate", "drop_rate", "lost_rate")
 
 
 def _number(data: dict, name: str, default: float | None, *, low: float, high: float | None = None) -> float | None:
@@ -68,6 +89,9 @@ class Faults:
     throttle_rate: float = 0.0
     retry_after: int = 2
     drop_rate: float = 0.0
+    lost_rate: float = 0.0
+    lost_mode: LostMode = "reset"
+    lost_hold_s: float = DEFAULT_LOST_HOLD_S
     apis: frozenset[str] = field(default_factory=lambda: DEFAULT_FAULT_APIS)
     # How many more matching requests the faults apply to (None: no limit).
     remaining: int | None = None
@@ -93,9 +117,13 @@ class Faults:
             if latency[0] < 0 or latency[1] < latency[0]:
                 raise ValueError("latency_ms must satisfy 0 <= min <= max")
             latency = (latency[0], latency[1])
-        rates = {name: float(_number(data, name, 0.0, low=0.0, high=1.0)) for name in ("error_rate", "throttle_rate", "drop_rate")}
+        rates = {name: float(_number(data, name, 0.0, low=0.0, high=1.0)) for name in RATES}
         if sum(rates.values()) > 1.0:
-            raise ValueError("error_rate + throttle_rate + drop_rate must be at most 1")
+            raise ValueError(f"{' + '.join(RATES)} must be at most 1")
+        lost_mode = data.get("lost_mode", "reset")
+        if lost_mode not in LOST_MODES:
+            raise ValueError(f"lost_mode must be one of {list(LOST_MODES)}")
+        lost_hold_s = float(_number(data, "lost_hold_s", DEFAULT_LOST_HOLD_S, low=0.0, high=600.0))
         retry_after = _number(data, "retry_after", 2, low=0)
         if not isinstance(retry_after, int):
             raise ValueError("retry_after must be whole seconds")
@@ -121,6 +149,8 @@ class Faults:
             apis=frozenset(apis),
             remaining=count,
             until=float(until) if until is not None else None,
+            lost_mode=lost_mode,
+            lost_hold_s=lost_hold_s,
             **rates,
         )
 
@@ -132,6 +162,9 @@ class Faults:
             "throttle_rate": self.throttle_rate,
             "retry_after": self.retry_after,
             "drop_rate": self.drop_rate,
+            "lost_rate": self.lost_rate,
+            "lost_mode": self.lost_mode,
+            "lost_hold_s": self.lost_hold_s,
             "apis": sorted(self.apis),
             "count": self.remaining,
             "until": self.until,
@@ -151,7 +184,7 @@ class Faults:
 
     def draw(self, rng: random.Random) -> Outcome | None:
         """One draw decides the fate of one request; the rates are shares of all requests."""
-        if not (self.drop_rate or self.error_rate or self.throttle_rate):
+        if not (self.drop_rate or self.error_rate or self.throttle_rate or self.lost_rate):
             return None
         roll = rng.random()
         if roll < self.drop_rate:
@@ -160,6 +193,8 @@ class Faults:
             return "error"
         if roll < self.drop_rate + self.error_rate + self.throttle_rate:
             return "throttle"
+        if roll < self.drop_rate + self.error_rate + self.throttle_rate + self.lost_rate:
+            return "lost"
         return None
 
     def error_status_for(self, rng: random.Random) -> int:

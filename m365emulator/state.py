@@ -38,14 +38,21 @@ from .tokens import (
 )
 
 
+# The APIs whose answers can be lost after the request took effect (faults.py).
+LOSABLE_APIS = frozenset({"graph", "bot"})
+
+
 @dataclass(frozen=True)
 class RequestFate:
-    """What happens to one request before it is handled: a delay, then perhaps a fault."""
+    """What happens to one request: a delay, then perhaps a fault before it is handled, or (a
+    lost answer) after it took effect."""
 
     delay: float = 0.0
     outcome: Outcome | None = None
     error_status: int = 503
     retry_after: int = 2
+    lost_mode: str = "reset"
+    lost_hold_s: float = 0.0
 
 
 def utc_now_iso() -> str:
@@ -213,8 +220,11 @@ class Emulator:
     def clear_faults(self) -> None:
         self.faults = None
 
-    def request_fate(self, api: str) -> RequestFate:
-        """Draw the delay and the fault (if any) for one request to `api`; counts down `count`."""
+    def request_fate(self, api: str, *, changes_something: bool = False) -> RequestFate:
+        """Draw the delay and the fault (if any) for one request to `api`; counts down `count`.
+
+        A lost answer is only played for a Graph or Bot Connector request that changes
+        something (`changes_something`); any other request that draws it is served as usual."""
         faults = self.faults
         if faults is not None and faults.expired():
             self.faults = faults = None
@@ -225,11 +235,15 @@ class Emulator:
             low, high = faults.latency_ms
         self.faults = faults.used_once()
         outcome = faults.draw(self.rng)
+        if outcome == "lost" and not (changes_something and api in LOSABLE_APIS):
+            outcome = None
         return RequestFate(
             delay=self._uniform_ms(low, high),
             outcome=outcome,
             error_status=faults.error_status_for(self.rng),
             retry_after=faults.retry_after,
+            lost_mode=faults.lost_mode,
+            lost_hold_s=faults.lost_hold_s,
         )
 
     def _uniform_ms(self, low: int, high: int) -> float:

@@ -10,6 +10,10 @@ When Microsoft has accepted a call, the worker first writes a receipt on its row
 record entry) in a larger transaction. A row with a receipt is never claimed for sending again:
 if its worker died before writing the outcome, the next worker writes it down as sent.
 
+A call that went out and got no answer (reset, timeout) leaves its rows queued and free, marked
+``claimed_by`` = ``ubesvaret:<worker>`` (``UNANSWERED``): like a row whose lease ran out, it
+comes back in ``held_before`` when claimed, and is read back from Microsoft before any resend.
+
 On PostgreSQL the due rows are picked with ``SELECT … FOR UPDATE SKIP LOCKED``: replicas claiming
 at the same moment skip each other's rows instead of waiting on them or racing for them. SQLite
 (one process) takes the portable path: a conditional UPDATE on the rows picked, then reads back
@@ -38,6 +42,7 @@ from .models import QUEUED
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 ANSWERED = "besvaret:"  # claimed_by of rows Microsoft has accepted, outcome not yet written
+UNANSWERED = "ubesvaret:"  # claimed_by of rows whose last call got no answer (it may have arrived)
 
 
 def holder_name(kind: str) -> str:
@@ -60,7 +65,8 @@ def claim_due(engine: Engine, model, *, token: str, now: datetime, limit: int,
     return their ids. ``token`` must be new for each claim (it marks the rows taken).
 
     ``held_before`` receives the ids among them whose earlier claim ran out without an answer
-    (its worker died, perhaps in the middle of a call Microsoft had taken)."""
+    (its worker died, perhaps in the middle of a call Microsoft had taken), or whose last call
+    got no answer (``UNANSWERED``)."""
     with transaction(engine) as session:
         due = (select(model.id, model.claimed_by)
                .where(model.state == QUEUED, model.next_attempt_at <= now, _free(model, now),

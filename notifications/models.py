@@ -81,7 +81,7 @@ class DeliveryAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", index=True)
     at: datetime
-    outcome: str = Field(max_length=16)  # sendt | begrænset | midlertidig | permanent
+    outcome: str = Field(max_length=16)  # sendt | begrænset | midlertidig | ukendt | permanent
     status_code: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     retry_after: float | None = None

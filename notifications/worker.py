@@ -10,11 +10,18 @@ receipt is never sent again, and a dead worker's receipts are written down as se
 (``settle_answered``). A call Microsoft received in the instant its worker died (in flight, or
 answered before the receipt's commit) leaves an *interrupted* row; before it is sent again the
 worker reads back from Microsoft whether it arrived (``channels/read_back.py``), so a crash
-alerts nobody twice.
+alerts nobody twice. A call that went out and got no answer (the connection was reset, the
+client's timeout ran out) is *unknown*, not failed: Microsoft may have posted the card or sent
+the mail and the answer was lost (``channels/unanswered.py``). Its rows stay queued, marked
+``ubesvaret:`` (``lease.UNANSWERED``), and are read back the same way before anything is sent
+again, so once means once.
 
 Retry rules: 429 waits the provider's Retry-After (and holds the whole channel back that long);
-a transient fault (5xx, timeout, dropped connection) waits an exponential backoff with jitter; a
-permanent fault, or running out of attempts, fails the delivery with its reason.
+a transient fault (5xx, a connection that could not be opened) waits an exponential backoff with
+jitter; a permanent fault, or running out of attempts, fails the delivery with its reason. An
+unanswered call waits the backoff too and is then read back; one whose attempts are used up and
+that the read-back does not find fails instead of being sent again. When Microsoft cannot say
+(the read-back itself fails), the rows wait a backoff and are asked about again.
 """
 from __future__ import annotations
 
@@ -56,6 +63,13 @@ CHANNEL_NAMES = {"teams": "Teams", "email": "e-mail", "smtp": "e-mail (SMTP)"}
 # The note on an attempt that found an interrupted call's delivery instead of making it again.
 FOUND_AGAIN = {"teams": "fundet i Teams-chatten efter et afbrudt kald",
                "email": "fundet i Sendt post efter et afbrudt kald"}
+UNANSWERED_OUTCOME = "ukendt"  # the attempt's outcome when no answer came (it may have arrived)
+# The least wait before an unanswered call is read back: what a call did is not promised to be
+# listed (the chat's messages, Sent Items) the instant it took effect, and a copy not yet listed
+# would be sent again. Longer than the first backoffs; later ones are longer still.
+UNANSWERED_WAIT = 5.0
+NOT_FOUND_SPENT = ("intet svar fra Microsoft, og varslet blev ikke fundet ved genlæsningen; "
+                   "forsøgene er brugt op")
 
 
 @dataclass
@@ -72,6 +86,7 @@ class Job:
     # An earlier claim of these rows ran out unanswered: the call may have reached Microsoft.
     interrupted: bool = False
     queued_at: datetime | None = None
+    attempts: dict[int, int] = field(default_factory=dict)  # delivery id -> attempts so far
 
     def part(self, pairs: list[tuple[int, Recipient]]) -> "Job":
         """The same call for some of its rows, given as (delivery id, recipient)."""
@@ -110,6 +125,7 @@ class DeliveryWorker:
         self.clock = clock
         self.rng = random.Random(seed)
         self.backoff_base = backoff_base
+        self.unanswered_wait = UNANSWERED_WAIT
         self.wakeup = asyncio.Event()
         self.channel_poster = channel_poster
         if channel_poster is not None:
@@ -183,7 +199,8 @@ class DeliveryWorker:
                                    if d.person_id in earlier.get(alert_id, {})},
                     incident_id=chunk[0].incident_id,
                     interrupted=any(d.id in self.interrupted for d in chunk),
-                    queued_at=min(d.created_at for d in chunk)))
+                    queued_at=min(d.created_at for d in chunk),
+                    attempts={d.id: d.attempts for d in chunk}))
         return jobs
 
     @staticmethod
@@ -268,9 +285,10 @@ class DeliveryWorker:
     async def _read_back(self, job: Job, limits: ChannelLimits | None) -> tuple[int, Job | None]:
         """For an interrupted call: write down as sent what Microsoft shows had arrived; return
         how many rows that settled and the part still to send (None: nothing to send now).
-        Neither channel takes an idempotency key; this keeps a crash from alerting anyone twice.
-        If Microsoft cannot say, nothing is sent: the rows stay under this claim and are asked
-        about again, still interrupted, when the lease has run out."""
+        Neither channel takes an idempotency key; this keeps a crash, or an answer lost on the
+        way back, from alerting anyone twice. Rows not found whose attempts are used up fail
+        here instead of being sent again. If Microsoft cannot say, nothing is sent: the rows
+        wait a backoff, still marked unanswered, and are asked about again."""
         reader = self.read_back.get(job.channel)
         if reader is None:
             return 0, job
@@ -281,11 +299,12 @@ class DeliveryWorker:
             self.read_back_seen(job.channel, "ubesvaret")
             log.warning("could not read back an interrupted delivery via %s: %s", job.channel,
                         error)
+            await asyncio.to_thread(self._read_back_later, job)
             return 0, None
         if len(found) < len(job.recipients):
             self.read_back_seen(job.channel, "ikke_fundet")
         if not found:
-            return 0, job
+            return await self._give_up_spent(job, limits)
         self.read_back_seen(job.channel, "fundet")
         log.info("an interrupted delivery via %s had arrived for %d of %d recipients", job.channel,
                  len(found), len(job.recipients))
@@ -301,7 +320,34 @@ class DeliveryWorker:
                 ok=True, status_code=200, provider_message_id=provider_id,
                 conversation_id=pairs[0][1].conversation_id if job.channel == "teams" else None,
                 error=FOUND_AGAIN.get(job.channel)), 0.0, limits)
-        return len(found), (job.part(rest) if rest else None)
+        if not rest:
+            return len(found), None
+        settled, left = await self._give_up_spent(job.part(rest), limits)
+        return len(found) + settled, left
+
+    async def _give_up_spent(self, job: Job, limits: ChannelLimits | None) -> tuple[int, Job | None]:
+        """Of rows the read-back did not find, fail those whose attempts are used up (their
+        last call was unanswered); return how many that settled and the part still to send."""
+        pairs = list(zip(job.delivery_ids, job.recipients))
+        spent = [(i, r) for i, r in pairs if job.attempts.get(i, 0) >= self.max_attempts]
+        if not spent:
+            return 0, job
+        await self._write_outcome(job.part(spent), DeliveryResult(
+            ok=False, transient=False, error=NOT_FOUND_SPENT), 0.0, limits)
+        rest = [(i, r) for i, r in pairs if job.attempts.get(i, 0) < self.max_attempts]
+        return len(spent), (job.part(rest) if rest else None)
+
+    def _read_back_later(self, job: Job) -> None:
+        """Microsoft could not say whether an unanswered call arrived: let go of the rows for a
+        backoff, still marked unanswered, so they are read back (not sent) when next claimed."""
+        wait = backoff(max(job.attempts.values(), default=0), self.rng, self.backoff_base)
+        table = Delivery.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(table).where(table.c.id.in_(job.delivery_ids), table.c.state == QUEUED,
+                                    table.c.claimed_by == self.claim_token)
+                .values(claimed_by=leases.UNANSWERED + self.name, claimed_until=None,
+                        next_attempt_at=self.clock() + timedelta(seconds=wait)))
 
     def release(self, delivery_ids: list[int]) -> None:
         """Give back claimed rows that were never tried, so another worker takes them at once."""
@@ -450,6 +496,11 @@ class DeliveryWorker:
             delivery.conversation_id = result.conversation_id
             return "sendt"
         delivery.last_error = result.error
+        if result.unknown:  # it may have arrived: read back (not sent) when next claimed
+            delivery.claimed_by = leases.UNANSWERED + self.name
+            delivery.next_attempt_at = now + timedelta(seconds=max(self.unanswered_wait, backoff(
+                delivery.attempts, self.rng, self.backoff_base)))
+            return UNANSWERED_OUTCOME
         if result.transient and delivery.attempts < self.max_attempts:
             wait = result.retry_after if result.throttled and result.retry_after else backoff(
                 delivery.attempts, self.rng, self.backoff_base)
@@ -521,6 +572,11 @@ class DeliveryWorker:
         elif outcome == "permanent":
             action = "varsel.fejlet"
             summary = f"Varsel til {recipient.name} via {channel} fejlede: {result.error}"
+        elif outcome == UNANSWERED_OUTCOME:
+            action = "varsel.forsinket"
+            summary = (f"Varsel til {recipient.name} via {channel}: intet svar fra Microsoft "
+                       f"(forsøg {delivery.attempts}: {result.error}); det kontrolleres, om det "
+                       f"nåede frem, før det sendes igen")
         else:
             action = "varsel.forsinket"
             summary = (f"Varsel til {recipient.name} via {channel} forsøges igen "

@@ -47,6 +47,9 @@ class DeliveryResult:
     # Teams: the person blocked or removed the bot (403 MessageWritesBlocked); never retried,
     # the person is reached on their next channel at once
     writes_blocked: bool = False
+    # No answer came (reset, timeout) after the request went out: Microsoft may have acted, so
+    # the worker reads back what arrived before any resend (channels/unanswered.py).
+    unknown: bool = False
 
     @property
     def throttled(self) -> bool:

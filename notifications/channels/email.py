@@ -30,6 +30,7 @@ from msgraph_core import GraphClientFactory
 from ..tokens import GRAPH_SCOPE, ClientCredentialsTokens, TokenError
 from .base import AlertMessage, DeliveryResult, Recipient
 from .mail_read_back import alert_property
+from .unanswered import may_have_arrived
 
 
 class _GraphTokens(AccessTokenProvider):
@@ -115,5 +116,6 @@ class GraphMailChannel:
         except TokenError as error:
             return DeliveryResult(ok=False, error=str(error), transient=True)
         except (httpx.HTTPError, asyncio.TimeoutError) as error:
-            return DeliveryResult(ok=False, error=f"forbindelsesfejl: {error!r}"[:500], transient=True)
+            return DeliveryResult(ok=False, error=f"forbindelsesfejl: {error!r}"[:500], transient=True,
+                                  unknown=may_have_arrived(error))
         return DeliveryResult(ok=True, status_code=202)

@@ -17,6 +17,7 @@ from microsoft_agents.hosting.core.connector.client.connector_client import Conn
 
 from ..tokens import BOT_SCOPE, ClientCredentialsTokens, TokenError
 from .base import AlertMessage, DeliveryResult, Recipient
+from .unanswered import may_have_arrived
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -24,9 +25,10 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 class ConnectorClients:
     """One ConnectorClient per service URL, renewed when the bot's token changes."""
 
-    def __init__(self, tokens: ClientCredentialsTokens) -> None:
+    def __init__(self, tokens: ClientCredentialsTokens, *, timeout: float = 30.0) -> None:
         self._tokens = tokens
         self._clients: dict[str, tuple[str, ConnectorClient]] = {}
+        self.timeout = timeout  # seconds a call may take; no answer by then is no answer
 
     async def get(self, service_url: str) -> ConnectorClient:
         token = await self._tokens.token(BOT_SCOPE)
@@ -37,7 +39,7 @@ class ConnectorClients:
             await current[1].close()
         endpoint = service_url if service_url.endswith("/") else service_url + "/"
         client = ConnectorClient(endpoint, token, session=aiohttp.ClientSession(
-            base_url=endpoint, timeout=aiohttp.ClientTimeout(total=30)))
+            base_url=endpoint, timeout=aiohttp.ClientTimeout(total=self.timeout)))
         self._clients[service_url] = (token, client)
         return client
 
@@ -131,7 +133,8 @@ class TeamsChatChannel:
             return DeliveryResult(ok=False, error=str(error), transient=True)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             return DeliveryResult(ok=False, error=f"forbindelsesfejl: {error!r}"[:500],
-                                  transient=True, conversation_id=conversation_id)
+                                  transient=True, conversation_id=conversation_id,
+                                  unknown=may_have_arrived(error))
         return DeliveryResult(ok=True, status_code=201, conversation_id=conversation_id,
                               provider_message_id=getattr(sent, "id", None))
 

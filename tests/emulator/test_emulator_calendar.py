@@ -243,6 +243,18 @@ async def test_the_same_transaction_id_makes_one_event(m365):
     assert len(m365.emulator.calendars["anna@kk.example"]) == 2
 
 
+async def test_an_event_whose_answer_was_lost_is_made_once_when_posted_again(m365):
+    """A lost answer (faults lost_rate) after the event was made: posting it again with the same
+    transactionId gives the same event, not a second one."""
+    headers = await m365.graph_headers()
+    await m365.client.post("/_emulator/faults", json={"apis": ["graph"], "lost_rate": 1.0, "count": 1})
+    with pytest.raises(aiohttp.ClientError):
+        await m365.client.post(EVENTS, json=meeting(transactionId="moede-7-v1"), headers=headers)
+    assert len(m365.emulator.calendars[ORGANIZER]) == 1
+    again = await create(m365, headers, transactionId="moede-7-v1")
+    assert [e["id"] for e in m365.emulator.calendars[ORGANIZER]] == [again["id"]]
+
+
 async def test_events_count_against_the_mailbox_graph_limit_not_the_sending_limit(m365):
     headers = await m365.graph_headers()
     for _ in range(31):  # more than Exchange's 30 messages a minute

@@ -1,7 +1,9 @@
-"""Injected faults: error statuses, throttling, dropped connections, latency; count and time bounds."""
+"""Injected faults: error statuses, throttling, dropped connections, answers lost after the
+request took effect, latency; count and time bounds."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -54,6 +56,56 @@ async def test_dropped_connection(m365):
     assert m365.emulator.mailboxes == {}
     # The emulator serves the next request as usual.
     assert (await m365.send_mail(headers, to=["anna@kk.example"])).status == 202
+
+
+async def test_a_lost_answer_comes_after_the_mail_went_out(m365):
+    """lost_rate: sendMail takes effect (the mail is in the mailbox and in Sent Items), then the
+    connection is closed without an answer; the record keeps what happened."""
+    headers = await m365.graph_headers()
+    await set_faults(m365, apis=["graph"], lost_rate=1.0, count=1)
+    with pytest.raises(aiohttp.ClientError):
+        await m365.send_mail(headers, to=["anna@kk.example"], subject="Tabt svar")
+    [record] = [r for r in m365.emulator.log.select("graph") if r["path"].endswith("/sendMail")]
+    assert record["fault"] == "lost" and record["lost_mode"] == "reset" and record["status"] == 202
+    assert [m["subject"] for m in m365.emulator.mailboxes["anna@kk.example"]] == ["Tabt svar"]
+    assert [m["subject"] for m in m365.emulator.sent_items["ssp@kk.example"]] == ["Tabt svar"]
+
+
+async def test_a_lost_answer_comes_after_the_card_was_posted(m365):
+    headers = await m365.bot_headers()
+    conversation_id = m365.emulator.personal_conversation("u")["id"]
+    await set_faults(m365, apis=["bot"], lost_rate=1.0, count=1)
+    with pytest.raises(aiohttp.ClientError):
+        await m365.post_activity(headers, conversation_id)
+    assert m365.emulator.log.select("bot")[-1]["fault"] == "lost"
+    assert len(m365.emulator.chats["u"]) == 1  # the card is in the chat
+    assert (await m365.post_activity(headers, conversation_id)).status == 201
+
+
+async def test_a_lost_answer_can_be_a_timeout_held_until_the_client_gives_up(m365):
+    headers = await m365.graph_headers()
+    await set_faults(m365, apis=["graph"], lost_rate=1.0, lost_mode="timeout", lost_hold_s=30,
+                     count=1)
+    mail = {"message": {"subject": "Tabt svar", "body": {"contentType": "Text", "content": "Hej"},
+                        "toRecipients": [{"emailAddress": {"address": "anna@kk.example"}}]}}
+    with pytest.raises(asyncio.TimeoutError):
+        await m365.client.post("/v1.0/users/ssp@kk.example/sendMail", json=mail, headers=headers,
+                               timeout=aiohttp.ClientTimeout(total=0.5))
+    record = m365.emulator.log.select("graph")[-1]
+    assert record["fault"] == "lost" and record["lost_mode"] == "timeout"
+    assert len(m365.emulator.mailboxes["anna@kk.example"]) == 1
+
+
+async def test_reads_and_tokens_are_not_lost(m365):
+    """A lost answer only makes sense where the request changed something: a read that draws it
+    is answered as usual."""
+    headers = await m365.graph_headers()
+    await set_faults(m365, apis=["graph", "token"], lost_rate=1.0)
+    assert await m365.graph_headers()  # the token endpoint answers
+    response = await m365.client.get("/v1.0/users/ssp@kk.example/mailFolders/sentitems/messages",
+                                     headers=headers)
+    assert response.status == 200, await response.text()
+    assert not any(r.get("fault") for r in m365.emulator.log.select("graph"))
 
 
 async def test_injected_throttling_carries_retry_after(m365):
@@ -117,6 +169,10 @@ async def test_faults_past_their_end_do_not_apply(m365):
         {"apis": ["mail"]},
         {"count": 0},
         {"until": 1, "duration_s": 1},
+        {"lost_rate": 0.6, "error_rate": 0.5},
+        {"lost_rate": -0.1},
+        {"lost_mode": "slow"},
+        {"lost_hold_s": -1},
     ],
 )
 async def test_bad_fault_specs_are_refused(m365, body):

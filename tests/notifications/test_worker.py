@@ -194,3 +194,57 @@ def test_akut_never_goes_by_teams_alone_and_others_start_on_the_first_channel():
     assert first_channels(teams_only, "varsling") == ["teams"]
     assert first_channels(both, "akut") == ["email", "teams"]
     assert first_channels(both, "orientering") == ["email"]
+
+
+class ReaderOf:
+    """A read-back whose finds the test decides (person id -> Microsoft's id); it counts asks."""
+
+    def __init__(self, found: dict[str, str]):
+        self.found, self.asked = found, 0
+
+    async def delivered(self, alert_id, recipients, since):
+        self.asked += 1
+        return {r.person_id: self.found[r.person_id] for r in recipients if r.person_id in self.found}
+
+
+UNANSWERED = DeliveryResult(ok=False, transient=True, unknown=True,
+                            error="forbindelsesfejl: ServerDisconnectedError()")
+
+
+async def test_an_unanswered_call_waits_then_is_read_back_and_found_not_sent_again(engine):
+    clock = Clock()
+    incident_id = accept_alert(engine, clock.now)
+    kept = one_person_only(engine, incident_id)
+    channel = ScriptedChannel("teams", [UNANSWERED])
+    reader = ReaderOf({kept.person_id: "aktivitet-1"})
+    w = worker(engine, channel, clock, read_back={"teams": reader})
+    assert await w.run_once() == 1
+    row = delivery(engine, kept.id)
+    assert row.state == QUEUED and row.claimed_by.startswith("ubesvaret:")
+    assert row.next_attempt_at >= clock.now + timedelta(seconds=w.unanswered_wait)
+    assert await w.run_once() == 0  # not read back before its wait is over
+    clock.now = row.next_attempt_at
+    await w.run_once()
+    row = delivery(engine, kept.id)
+    assert row.state == SENT and row.provider_message_id == "aktivitet-1"
+    assert reader.asked == 1 and len(channel.calls) == 1  # found: not sent again
+    with Session(engine) as session:
+        outcomes = [a.outcome for a in session.exec(
+            select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == kept.id)
+            .order_by(DeliveryAttempt.id))]
+    assert outcomes == ["ukendt", "sendt"]
+
+
+async def test_an_unanswered_call_not_found_is_sent_again_once(engine):
+    clock = Clock()
+    incident_id = accept_alert(engine, clock.now)
+    kept = one_person_only(engine, incident_id)
+    channel = ScriptedChannel("teams", [UNANSWERED])
+    reader = ReaderOf({})
+    w = worker(engine, channel, clock, read_back={"teams": reader})
+    await w.run_once()
+    clock.now = delivery(engine, kept.id).next_attempt_at
+    await w.run_once()
+    row = delivery(engine, kept.id)
+    assert row.state == SENT and row.claimed_by is None
+    assert reader.asked == 1 and len(channel.calls) == 2

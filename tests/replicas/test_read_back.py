@@ -1,7 +1,8 @@
 """An interrupted Teams delivery (its worker died mid-call, so nobody knows whether Teams took
 the card) is read back from the person's chat through Graph before it is sent again: a card
 that is there is written down as sent, a card that is not is sent, once. When Graph cannot
-answer, the row is neither sent nor given up: it is asked about again after its lease."""
+answer, the row is neither sent nor given up: it waits a backoff, still marked unanswered, and is
+asked about again."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,6 +13,7 @@ from handleplaner.clock import utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.storage import transaction
 from m365emulator.faults import Faults
+from notifications.lease import UNANSWERED
 from notifications.models import QUEUED, SENT, Alert, Delivery, DeliveryAttempt
 
 from tests.service.helpers import DEMO, noerrebro, secretariat_member, shooting
@@ -110,12 +112,17 @@ async def test_when_graph_cannot_say_the_row_waits_and_is_asked_about_again(serv
     await worker.run_once()
     with Session(engine) as session:
         row = session.get(Delivery, third.id)
-        assert row.state == QUEUED and row.claimed_by.startswith(worker.name)  # held, not sent
+        # not sent: it waits, and is read back (not sent) when next claimed
+        assert row.state == QUEUED and row.claimed_by == UNANSWERED + worker.name
+        assert row.claimed_until is None and row.next_attempt_at > utcnow()
     assert len(cards(emulator, user, alert_id)) == 1
     assert seen(service, "teams", "ubesvaret") == 1
 
     emulator.clear_faults()
-    interrupt(engine, third.id)  # its lease has run out
+    with transaction(engine) as session:  # its wait is over
+        row = session.get(Delivery, third.id)
+        row.next_attempt_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
     await worker.run_until_idle(timeout=30)
     assert len(cards(emulator, user, alert_id)) == 1
     with Session(engine) as session:
