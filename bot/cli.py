@@ -5,10 +5,46 @@ import argparse
 import asyncio
 import os
 import sys
+from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
+
+DISTRIBUTION = "ssp-beredskab"
+# The scripted scenarios of `beredskab demo` (bot/demo.py's SCENARIOS; a test keeps them equal),
+# named here so that `--help` lists them without loading the service.
+SCENARIO_NAMES = ("skyderi",)
+# What demo mode needs beyond the service: the emulator and the packages only it uses, which
+# the extra `ssp-beredskab[demo]` installs.
+DEMO_MODULES = ("m365emulator", "aiosmtpd")
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject.toml's, in a checkout too)."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "ukendt (ikke installeret)"
+
+
+def _demo_missing() -> str | None:
+    """None if demo mode can run here, else the Danish sentence that says what to install."""
+    missing = [name for name in DEMO_MODULES if find_spec(name) is None]
+    if not missing:
+        return None
+    return (f"Demo-tilstanden bruger den lokale Microsoft 365-emulator, og den er ikke installeret "
+            f"her (mangler: {', '.join(missing)}). Installér den med:\n"
+            f"  pip install '{DISTRIBUTION}[demo]'")
+
+
+def _demo_mode(args) -> bool:
+    return bool(getattr(args, "demo", False)) or os.environ.get("BEREDSKAB_DEMO", "").lower() in (
+        "1", "true", "ja", "yes")
 
 
 def _serve(args) -> int:
+    if _demo_mode(args) and (missing := _demo_missing()):
+        print(missing, file=sys.stderr)
+        return 2
     from .serve import serve
 
     return asyncio.run(serve(host=args.host, port=args.port, demo=args.demo,
@@ -16,11 +52,14 @@ def _serve(args) -> int:
 
 
 def _demo(args) -> int:
-    from .demo import SCENARIOS, run_scenario
-
-    if args.scenario not in SCENARIOS:
-        print(f"Ukendt scenarie '{args.scenario}'. Kendte: {', '.join(SCENARIOS)}", file=sys.stderr)
+    if args.scenario not in SCENARIO_NAMES:
+        print(f"Ukendt scenarie '{args.scenario}'. Kendte: {', '.join(SCENARIO_NAMES)}",
+              file=sys.stderr)
         return 2
+    if missing := _demo_missing():
+        print(missing, file=sys.stderr)
+        return 2
+    from .demo import run_scenario
     summary = asyncio.run(run_scenario(args.scenario, Path(args.out)))
     print(f"Scenariet '{args.scenario}' er kørt. Filerne ligger i {args.out}:")
     for name in ("graph-requests.jsonl", "bot-requests.jsonl", "cards/", "audit.jsonl",
@@ -116,7 +155,7 @@ def _teams_app(args) -> int:
     public_url = (args.public_url or settings.public_url).rstrip("/")
     try:
         manifest = build_package(Path(args.out), bot_app_id=bot_app_id, public_url=public_url,
-                                 version=args.version, allow_http=demo)
+                                 version=args.version, demo=demo)
     except TeamsAppError as error:
         print(f"Teams-pakken blev ikke skrevet.\n{error}", file=sys.stderr)
         return 2
@@ -216,35 +255,48 @@ def _export(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="beredskab", description="SSP Beredskab")
-    commands = root.add_subparsers(dest="command", required=True)
+    root = argparse.ArgumentParser(
+        prog="beredskab", description="SSP Beredskab: hændelser, fælles handleplaner, opgaver og "
+        "varsling over Teams og e-mail. Indstillinger læses fra miljøet (BEREDSKAB_*).")
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}",
+                      help="vis programmets version og stop")
+    commands = root.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
 
     serve = commands.add_parser("serve", help="start tjenesten")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8400)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="adressen, tjenesten lytter på (standard: %(default)s)")
+    serve.add_argument("--port", type=int, default=8400,
+                       help="porten, tjenesten lytter på (standard: %(default)s)")
     serve.add_argument("--demo", action="store_true",
-                       help="demo-organisation og lokal Microsoft 365-emulator (også BEREDSKAB_DEMO=1)")
-    serve.add_argument("--emulator-port", type=int, default=8401)
+                       help="demo-organisation og lokal Microsoft 365-emulator (også BEREDSKAB_DEMO=1); "
+                            f"kræver {DISTRIBUTION}[demo]")
+    serve.add_argument("--emulator-port", type=int, default=8401,
+                       help="demo: porten, den indbyggede emulator lytter på (standard: %(default)s)")
     serve.add_argument("--emulator-url", metavar="URL",
                        help="demo: brug en emulator, der allerede kører (python -m m365emulator), "
                             "fx når flere replikaer deler den")
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="kør et scenarie mod emulatoren og skriv resultatet")
-    demo.add_argument("--scenario", required=True)
-    demo.add_argument("--out", required=True)
+    demo.add_argument("--scenario", required=True, metavar="NAVN",
+                      help=f"scenariet, der skal køres: {', '.join(SCENARIO_NAMES)}")
+    demo.add_argument("--out", required=True, metavar="MAPPE",
+                      help="mappen, filerne skrives i (oprettes, hvis den mangler)")
     demo.set_defaults(run=_demo)
 
-    db = commands.add_parser("db", help="databasen").add_subparsers(dest="db_command", required=True)
+    database_help = ("databasens SQLAlchemy-adresse (ellers BEREDSKAB_DATABASE_URL, "
+                     "ellers sqlite:///var/beredskab.db)")
+    db = commands.add_parser("db", help="databasen").add_subparsers(
+        dest="db_command", required=True, metavar="KOMMANDO")
     upgrade = db.add_parser("upgrade", help="opdatér skemaet til nyeste version")
-    upgrade.add_argument("--database-url")
+    upgrade.add_argument("--database-url", help=database_help)
     upgrade.set_defaults(run=_db_upgrade)
 
     directory = commands.add_parser("directory", help="organisationsoversigten").add_subparsers(
-        dest="directory_command", required=True)
+        dest="directory_command", required=True, metavar="KOMMANDO")
     load = directory.add_parser("import", help="indlæs en organisationsfil (YAML)")
-    load.add_argument("file")
-    load.add_argument("--database-url")
+    load.add_argument("file", metavar="FIL", help="organisationsfilen (YAML)")
+    load.add_argument("--database-url", help=database_help)
     load.set_defaults(run=_directory_import)
     sync = directory.add_parser("sync", help="hent organisationen fra Entra ID-grupperne "
                                              "(vis ændringerne; --apply gennemfører dem)")
@@ -254,22 +306,22 @@ def parser() -> argparse.ArgumentParser:
                       help="gennemfør ændringerne (ellers en prøvekørsel, der intet ændrer)")
     sync.add_argument("--force-remove", action="store_true",
                       help="fjern også personer, der ejer åbne opgaver eller tiltag")
-    sync.add_argument("--database-url")
+    sync.add_argument("--database-url", help=database_help)
     sync.set_defaults(run=_directory_sync)
 
     log = commands.add_parser("record", help="hændelsesloggen (notatpligt)").add_subparsers(
-        dest="record_command", required=True)
+        dest="record_command", required=True, metavar="KOMMANDO")
     verify = log.add_parser("verify", help="kontrollér hash-kæden og meld første brudte post")
     verify.add_argument("--incident", help="kun denne hændelse (reference, fx H-2026-0001)")
-    verify.add_argument("--database-url")
+    verify.add_argument("--database-url", help=database_help)
     verify.set_defaults(run=_record_verify)
 
     keep = commands.add_parser("retention", help="opbevaringsfrister (GDPR)").add_subparsers(
-        dest="retention_command", required=True)
+        dest="retention_command", required=True, metavar="KOMMANDO")
     purge = keep.add_parser("run", help="anonymisér og slet det, hvis opbevaringsfrist er nået")
     purge.add_argument("--dry-run", action="store_true",
                        help="tæl kun, hvad der ville blive anonymiseret og slettet")
-    purge.add_argument("--database-url")
+    purge.add_argument("--database-url", help=database_help)
     purge.set_defaults(run=_retention_run)
 
     teams = commands.add_parser("teams-app", help="byg Teams-app-pakken (zip til upload i Teams)")
@@ -279,7 +331,8 @@ def parser() -> argparse.ArgumentParser:
                        help="tjenestens offentlige adresse (ellers BEREDSKAB_PUBLIC_URL)")
     teams.add_argument("--version", default="1.0.0", help="app-pakkens version, fx 1.0.0")
     teams.add_argument("--demo", action="store_true",
-                       help="brug emulatorens bot-id og tillad http (også BEREDSKAB_DEMO=1)")
+                       help="brug emulatorens bot-id og tillad http på localhost "
+                            "(også BEREDSKAB_DEMO=1)")
     teams.set_defaults(run=_teams_app)
 
     export = commands.add_parser("export", help="eksportér en hændelse som sagsakt (zip) til "
@@ -289,7 +342,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--aktindsigt", action="store_true",
                         help="kopi til aktindsigt: tredjemands personoplysninger fjernet")
     export.add_argument("--by", help="person-id på den, der eksporterer (skrives i loggen)")
-    export.add_argument("--database-url")
+    export.add_argument("--database-url", help=database_help)
     export.set_defaults(run=_export)
     return root
 

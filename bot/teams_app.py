@@ -1,12 +1,21 @@
 """The Teams app package: manifest.json plus the two icons, zipped for upload to Teams.
 
-The manifest follows the Microsoft Teams app manifest schema v1.19. ``validate_manifest``
-checks the fields this product relies on (required fields, lengths, GUIDs, the version, the
-icons) so that an invalid package is never written. The icons are drawn here with Pillow.
+The manifest uses app manifest schema v1.30, the newest version Microsoft publishes in the
+npm package @microsoft/app-manifest (1.1.2); the tests validate the generated manifest against
+that package's own JSON schema. ``validate_manifest`` checks, in Danish, the fields this
+product relies on (required fields, lengths, GUIDs, the version, the addresses, the icons) so
+that an invalid package is never written. The icons are in ``teams_app_icons``.
+
+Addresses: Microsoft's documentation asks for https:// URLs in ``developer`` (websiteUrl,
+privacyUrl, termsOfUseUrl), and Teams loads an app's pages over HTTPS. The v1.30 schema itself
+is looser (its ``anyHttpUrl`` pattern ``^[Hh][Tt][Tt][Pp][Ss]?://`` admits http, and
+``validDomains`` takes any string), so the schema alone would not catch an http production
+package: this module refuses it. Only the demo package may point at http, and only on this
+machine (localhost, 127.0.0.1, ::1), where the schema accepts it as it stands.
 """
 from __future__ import annotations
 
-import io
+import ipaddress
 import json
 import os
 import re
@@ -16,15 +25,12 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from PIL import Image, ImageDraw, ImageFont, features
+from .teams_app_icons import (ACCENT_COLOR, COLOR_ICON, COLOR_SIZE, OUTLINE_ICON, OUTLINE_SIZE,
+                              check_icon, default_icons)
 
-SCHEMA_URL = "https://developer.microsoft.com/json-schemas/teams/v1.19/MicrosoftTeams.schema.json"
-MANIFEST_VERSION = "1.19"
-ACCENT_COLOR = "#1c3f94"
-COLOR_ICON = "color.png"
-OUTLINE_ICON = "outline.png"
-COLOR_SIZE = (192, 192)
-OUTLINE_SIZE = (32, 32)
+MANIFEST_VERSION = "1.30"
+SCHEMA_URL = ("https://developer.microsoft.com/json-schemas/teams/"
+              f"v{MANIFEST_VERSION}/MicrosoftTeams.schema.json")
 PACKAGE_FILES = ("manifest.json", COLOR_ICON, OUTLINE_ICON)
 
 # The Teams app id is derived from the bot's app id, so rebuilding the package for the same bot
@@ -56,7 +62,7 @@ HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8}){0,2}$")
 PERMISSIONS = ("identity", "messageTeamMembers")
 
-# Maximum lengths from the manifest schema.
+# Maximum lengths and counts from the v1.30 manifest schema.
 LIMITS = {
     ("name", "short"): 30,
     ("name", "full"): 100,
@@ -65,9 +71,10 @@ LIMITS = {
     ("developer", "name"): 32,
 }
 URL_MAX = 2048
-COMMAND_TITLE_MAX = 32
-COMMAND_DESCRIPTION_MAX = 128
-COMMANDS_PER_LIST_MAX = 10
+COMMAND_TITLE_MAX = 128
+COMMAND_DESCRIPTION_MAX = 4000
+COMMANDS_PER_LIST_MAX = 12
+VALID_DOMAINS_MAX = 100
 
 
 class TeamsAppError(Exception):
@@ -117,69 +124,6 @@ def build_manifest(*, bot_app_id: str, public_url: str, version: str = "1.0.0",
     }
 
 
-# --- icons -------------------------------------------------------------------------------------
-
-def _shield(size: int, inset: float) -> list[tuple[float, float]]:
-    """A simple shield outline scaled to a square of ``size`` pixels."""
-    s, i = size, inset
-    return [(i, i), (s - 1 - i, i), (s - 1 - i, s * 0.55), (s / 2, s - 1 - i), (i, s * 0.55)]
-
-
-def _font(size: int):
-    if features.check("freetype2"):
-        try:
-            return ImageFont.load_default(size=size)
-        except TypeError:  # Pillow < 10.1 has no sized default font
-            pass
-    return ImageFont.load_default()
-
-
-def color_icon() -> bytes:
-    """192x192: a white shield with "SSP" on the accent colour."""
-    width, height = COLOR_SIZE
-    image = Image.new("RGB", COLOR_SIZE, ACCENT_COLOR)
-    draw = ImageDraw.Draw(image)
-    draw.polygon(_shield(width, 26), outline="white", width=8)
-    font = _font(50)
-    left, top, right, bottom = draw.textbbox((0, 0), "SSP", font=font)
-    text_w, text_h = right - left, bottom - top
-    if text_w > width - 80:  # bitmap fallback font: draw small, then scale up
-        small = Image.new("L", (right, bottom), 0)
-        ImageDraw.Draw(small).text((0, 0), "SSP", fill=255, font=font)
-        small = small.crop((left, top, right, bottom))
-        factor = max(1, (width - 80) // max(1, text_w))
-        mask = small.resize((text_w * factor, text_h * factor), Image.NEAREST)
-        image.paste("white", ((width - mask.width) // 2, int(height * 0.42) - mask.height // 2),
-                    mask)
-    else:
-        draw.text(((width - text_w) / 2 - left, height * 0.42 - text_h / 2 - top), "SSP",
-                  fill="white", font=font)
-    return _png(image)
-
-
-def outline_icon() -> bytes:
-    """32x32: a white shield outline with an exclamation mark, on a transparent background.
-
-    Every pixel is either fully transparent or opaque white (no anti-aliasing)."""
-    image = Image.new("RGBA", OUTLINE_SIZE, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    white = (255, 255, 255, 255)
-    draw.polygon(_shield(32, 2), outline=white, width=2)
-    draw.rectangle((15, 8, 16, 17), fill=white)
-    draw.rectangle((15, 20, 16, 21), fill=white)
-    return _png(image)
-
-
-def _png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def default_icons() -> dict[str, bytes]:
-    return {COLOR_ICON: color_icon(), OUTLINE_ICON: outline_icon()}
-
-
 # --- validation --------------------------------------------------------------------------------
 
 def _get(manifest: dict, *path: str):
@@ -191,44 +135,62 @@ def _get(manifest: dict, *path: str):
     return value
 
 
-def _is_http_url(value, *, allow_http: bool) -> bool:
-    if not isinstance(value, str) or len(value) > URL_MAX:
+def _is_loopback(host: str | None) -> bool:
+    """This machine: the only place the demo package may use http."""
+    if not host:
         return False
-    parts = urlsplit(value)
-    schemes = ("https", "http") if allow_http else ("https",)
-    return parts.scheme.lower() in schemes and bool(parts.hostname)
-
-
-def _check_icon(name: str, data: bytes, size: tuple[int, int], *, outline: bool) -> list[str]:
+    if host.lower() == "localhost":
+        return True
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except Exception:  # noqa: BLE001 - any unreadable file is a problem to report
-        return [f"{name} kan ikke læses som et billede"]
-    problems = []
-    if image.format != "PNG":
-        problems.append(f"{name} skal være en PNG-fil (er {image.format})")
-    if image.size != size:
-        problems.append(f"{name} skal være {size[0]}x{size[1]} pixels (er "
-                        f"{image.size[0]}x{image.size[1]})")
-    if outline:
-        rgba = image.convert("RGBA")
-        pixels = list(rgba.getdata())
-        if not any(a == 0 for *_, a in pixels):
-            problems.append(f"{name} skal have en gennemsigtig baggrund")
-        if any(a != 0 and (r, g, b) != (255, 255, 255) for r, g, b, a in pixels):
-            problems.append(f"{name} må kun indeholde hvide og gennemsigtige pixels")
-        if not any(a != 0 for *_, a in pixels):
-            problems.append(f"{name} er helt gennemsigtigt")
-    return problems
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def address_problem(value, what: str, *, demo: bool) -> str | None:
+    """Why ``value`` cannot be one of the package's web addresses (in Danish), or None.
+
+    https everywhere; http only in the demo package and only on this machine."""
+    if not isinstance(value, str) or not value:
+        return f"{what} mangler"
+    if len(value) > URL_MAX:
+        return f"{what} må højst være {URL_MAX} tegn (er {len(value)})"
+    parts = urlsplit(value)
+    try:
+        host = parts.hostname
+    except ValueError:
+        host = None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not host:
+        return (f"{what} skal være en https-adresse med et værtsnavn, fx "
+                f"https://beredskab.kk.dk (er '{value}')")
+    if scheme == "http" and not demo:
+        return (f"{what} skal være en https-adresse (er '{value}'); Teams henter kun sider over "
+                "https. Kun demo-pakken (--demo) må bruge http, og kun på localhost")
+    if scheme == "http" and not _is_loopback(host):
+        return (f"{what} skal være en https-adresse (er '{value}'); demo-pakken må kun bruge "
+                "http på denne maskine (localhost, 127.0.0.1)")
+    return None
+
+
+def check_public_url(public_url: str, *, demo: bool) -> list[str]:
+    """Problems with the service's public address, the base of the package's web addresses."""
+    what = "Tjenestens offentlige adresse (--public-url eller BEREDSKAB_PUBLIC_URL)"
+    problem = address_problem(public_url, what, demo=demo)
+    if problem:
+        return [problem]
+    parts = urlsplit(public_url)
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return [f"{what} må ikke have brugernavn, ?forespørgsel eller #anker (er '{public_url}')"]
+    return []
 
 
 def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
-                      allow_http: bool = False) -> list[str]:
+                      demo: bool = False) -> list[str]:
     """Every problem with the manifest (and, if given, the icon files), in Danish.
 
-    An empty list means the package can be built. ``allow_http`` permits http addresses
-    (the local demo); Teams itself needs https."""
+    An empty list means the package can be built. ``demo`` permits http addresses on this
+    machine (the local demo); everything else must be https."""
     problems: list[str] = []
     if not isinstance(manifest, dict):
         return ["manifestet skal være et JSON-objekt"]
@@ -247,6 +209,8 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
 
     if "manifestVersion" in manifest and manifest["manifestVersion"] != MANIFEST_VERSION:
         problems.append(f"manifestVersion skal være '{MANIFEST_VERSION}'")
+    if "$schema" in manifest and manifest["$schema"] != SCHEMA_URL:
+        problems.append(f"$schema skal være {SCHEMA_URL} (samme version som manifestVersion)")
     version = manifest.get("version")
     if "version" in manifest and (not isinstance(version, str) or not SEMVER.match(version)
                                   or len(version) > 256):
@@ -259,12 +223,23 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
         value = _get(manifest, *path)
         if isinstance(value, str) and len(value) > limit:
             problems.append(f"'{'.'.join(path)}' må højst være {limit} tegn (er {len(value)})")
+    # The manifest reference: name.short and name.full differ, description.short and
+    # description.full differ, and the short description is not repeated in the full one.
+    for part in ("name", "description"):
+        short, full = _get(manifest, part, "short"), _get(manifest, part, "full")
+        if isinstance(short, str) and isinstance(full, str) and short.strip() \
+                and short.strip().casefold() == full.strip().casefold():
+            problems.append(f"{part}.short og {part}.full må ikke være ens")
+        elif part == "description" and isinstance(short, str) and isinstance(full, str) \
+                and short.strip() and short.strip().casefold() in full.casefold():
+            problems.append("description.short må ikke gentages i description.full")
 
     for key in ("websiteUrl", "privacyUrl", "termsOfUseUrl"):
         value = _get(manifest, "developer", key)
-        if isinstance(value, str) and value and not _is_http_url(value, allow_http=allow_http):
-            kind = "http(s)" if allow_http else "https"
-            problems.append(f"developer.{key} skal være en {kind}-adresse (er '{value}')")
+        if isinstance(value, str) and value:
+            problem = address_problem(value, f"developer.{key}", demo=demo)
+            if problem:
+                problems.append(problem)
 
     accent = manifest.get("accentColor")
     if "accentColor" in manifest and (not isinstance(accent, str) or not HEX_COLOR.match(accent)):
@@ -281,8 +256,8 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
         problems.append(f"permissions må kun indeholde {', '.join(PERMISSIONS)}")
 
     domains = manifest.get("validDomains", [])
-    if not isinstance(domains, list) or len(domains) > 16:
-        problems.append("validDomains skal være en liste med højst 16 domæner")
+    if not isinstance(domains, list) or len(domains) > VALID_DOMAINS_MAX:
+        problems.append(f"validDomains skal være en liste med højst {VALID_DOMAINS_MAX} domæner")
     else:
         for domain in domains:
             if not isinstance(domain, str) or not domain or "://" in domain or "/" in domain \
@@ -297,6 +272,17 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
                                         or len(web_app["resource"]) > URL_MAX):
             problems.append("webApplicationInfo.resource skal være en adresse på højst 2048 tegn")
 
+    for key in ("color", "outline"):
+        name = _get(manifest, "icons", key)
+        if isinstance(name, str) and name and (
+                "/" in name or "\\" in name or name in (".", "..", "manifest.json")
+                or not name.lower().endswith(".png")):
+            problems.append(f"icons.{key} '{name}' skal være navnet på en PNG-fil i pakkens rod, "
+                            "fx color.png")
+    color_name = _get(manifest, "icons", "color")
+    if isinstance(color_name, str) and color_name == _get(manifest, "icons", "outline"):
+        problems.append("icons.color og icons.outline skal være to forskellige filer")
+
     if icons is not None:
         color_name = _get(manifest, "icons", "color")
         outline_name = _get(manifest, "icons", "outline")
@@ -307,7 +293,7 @@ def validate_manifest(manifest: dict, icons: dict[str, bytes] | None = None, *,
             if name not in icons:
                 problems.append(f"ikonet '{name}' findes ikke i pakken")
             else:
-                problems += _check_icon(name, icons[name], size, outline=outline)
+                problems += check_icon(name, icons[name], size, outline=outline)
     return problems
 
 
@@ -355,11 +341,11 @@ def _validate_bots(bots) -> list[str]:
 # --- the package -------------------------------------------------------------------------------
 
 def write_package(out: Path, manifest: dict, icons: dict[str, bytes] | None = None, *,
-                  allow_http: bool = False) -> Path:
+                  demo: bool = False) -> Path:
     """Validate, then write the zip (manifest.json and icons at the root). Nothing is written
     if the package is invalid; an existing file is replaced only by a complete new one."""
     icons = default_icons() if icons is None else icons
-    problems = validate_manifest(manifest, icons, allow_http=allow_http)
+    problems = validate_manifest(manifest, icons, demo=demo)
     if problems:
         raise TeamsAppError(problems)
     out = Path(out)
@@ -384,8 +370,12 @@ def write_package(out: Path, manifest: dict, icons: dict[str, bytes] | None = No
 
 
 def build_package(out: Path, *, bot_app_id: str, public_url: str, version: str = "1.0.0",
-                  allow_http: bool = False) -> dict:
-    """Build and write the package; returns the manifest. Raises TeamsAppError if invalid."""
+                  demo: bool = False) -> dict:
+    """Build and write the package; returns the manifest. Raises TeamsAppError if invalid
+    (nothing is written then); outside ``demo`` every address must be https."""
+    problems = check_public_url(public_url, demo=demo)
+    if problems:
+        raise TeamsAppError(problems)
     manifest = build_manifest(bot_app_id=bot_app_id, public_url=public_url, version=version)
-    write_package(out, manifest, allow_http=allow_http)
+    write_package(out, manifest, demo=demo)
     return manifest

@@ -27,6 +27,15 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_folder(url: str) -> None:
+    """Create the folder a SQLite database file lives in (``var/`` on a fresh machine), so that
+    whatever opens the database first, the service, a migration or a command, finds it."""
+    parsed = make_url(normalise_url(url))
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
     url = normalise_url(url)
@@ -34,8 +43,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         in_memory = database in ("", ":memory:")
-        if not in_memory:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_folder(url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -111,4 +119,5 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` up to ``revision`` (the ``beredskab db upgrade`` command)."""
     from alembic import command
 
+    sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)

@@ -30,7 +30,9 @@ from aiohttp import web
 from .card_html import esc
 from .graph_routes import authorize, count_request
 from .http_common import emulator_of, graph_error, note, read_json
+from .graph_routes import access_denied, lacks
 from .mail import ADDRESS, field_of
+from .meeting_blob import keeps_blob, with_blob
 from .page_html import page
 from .quotas import MAIL_RECIPIENTS_PER_MESSAGE
 from .state import Emulator
@@ -43,6 +45,12 @@ routes = web.RouteTableDef()
 NEVER = "0001-01-01T00:00:00Z"
 RESPONSES = ("accepted", "declined", "tentativelyAccepted")
 ATTENDEE_TYPES = ("required", "optional", "resource")
+PROVIDERS = ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer")  # onlineMeetingProviderType
+# The only provider the emulated calendars allow (calendar.allowedOnlineMeetingProviders).
+ALLOWED_PROVIDERS = ("teamsForBusiness",)
+# Application permissions: creating, changing and cancelling need Calendars.ReadWrite; reading one of these.
+CALENDAR_WRITE = frozenset({"Calendars.ReadWrite"})
+CALENDAR_READ = frozenset({"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite"})
 # Windows time zone names Graph accepts besides IANA names (the ones near Copenhagen).
 WINDOWS_ZONES = {
     "utc": "UTC",
@@ -50,6 +58,11 @@ WINDOWS_ZONES = {
     "w. europe standard time": "Europe/Berlin",
     "central europe standard time": "Europe/Budapest",
     "gmt standard time": "Europe/London",
+    "fle standard time": "Europe/Helsinki",
+    "eastern standard time": "America/New_York",
+    "central standard time": "America/Chicago",
+    "mountain standard time": "America/Denver",
+    "pacific standard time": "America/Los_Angeles",
 }
 # What the organizer may change with PATCH (other properties are ignored).
 CHANGEABLE = ("subject", "body", "start", "end", "location", "attendees", "isOnlineMeeting", "onlineMeetingProvider")
@@ -154,7 +167,7 @@ def _attendees(value: object, emulator: Emulator) -> list[dict]:
             raise EventRejected(
                 "ErrorInvalidRecipients", f"At least one recipient isn't valid., Recipient '{address}' is not resolved."
             )
-        kind = str(field_of(item, "type") or "required")
+        kind = str(field_of(item, "type") or "required").lower()  # Graph's own examples write "Required"
         if kind not in ATTENDEE_TYPES:
             raise EventRejected("ErrorInvalidRequest", f"Attendee type must be one of {', '.join(ATTENDEE_TYPES)}.")
         address = address.strip()
@@ -199,7 +212,9 @@ def _online(payload: dict, *, default: bool = False) -> bool:
     if not isinstance(online, bool):
         raise EventRejected("BadRequest", "isOnlineMeeting must be true or false.")
     provider = field_of(payload, "onlineMeetingProvider")
-    if online and provider not in (None, "teamsForBusiness"):
+    if provider is not None and provider not in PROVIDERS:
+        raise EventRejected("RequestBodyRead", f"Requested value '{provider}' was not found.")
+    if online and provider not in (None, *ALLOWED_PROVIDERS):
         raise EventRejected(
             "ErrorInvalidRequest", f"The online meeting provider '{provider}' is not supported; use teamsForBusiness."
         )
@@ -351,6 +366,8 @@ def create_event(emulator: Emulator, organizer: str, fields: dict) -> dict:
     event["onlineMeeting"] = (
         {"joinUrl": _join_url(emulator, str(person.get("teams_user_id") or uuid.uuid4()))} if online else None
     )
+    if online:
+        _apply(event, {"body": with_blob(event["body"], event["onlineMeeting"]["joinUrl"])})
     emulator.calendars.setdefault(organizer, []).append(event)
     _share(emulator, event, now)
     return event
@@ -370,7 +387,11 @@ def update_event(emulator: Emulator, event: dict, fields: dict) -> dict:
         changed["isOnlineMeeting"] = True
         changed["onlineMeetingProvider"] = "teamsForBusiness"
         changed["onlineMeeting"] = {"joinUrl": _join_url(emulator, str(person.get("teams_user_id") or uuid.uuid4()))}
-    # As in Teams, a meeting once online stays online (isOnlineMeeting false is ignored).
+        _apply(changed, {"body": with_blob(changed["body"], changed["onlineMeeting"]["joinUrl"])})
+    elif "body" in fields and event["isOnlineMeeting"] and not keeps_blob(changed["body"], _join(event)):
+        # "Inadvertently removing the meeting blob from the body would disable meeting online."
+        changed.update(isOnlineMeeting=False, onlineMeetingProvider="unknown", onlineMeeting=None)
+    # Otherwise, as in Teams, a meeting once online stays online (isOnlineMeeting false is ignored).
     now = _now()
     event.clear()
     event.update(changed)
@@ -378,6 +399,10 @@ def update_event(emulator: Emulator, event: dict, fields: dict) -> dict:
     if event["isOrganizer"]:
         _share(emulator, event, now)
     return event
+
+
+def _join(event: dict) -> str:
+    return (event.get("onlineMeeting") or {}).get("joinUrl") or ""
 
 
 def cancel_event(emulator: Emulator, event: dict) -> None:
@@ -478,12 +503,14 @@ def _context(request: web.Request) -> str:
     return f"{base}/v1.0/$metadata#users('{request.match_info['user']}')/events/$entity"
 
 
-def _start(request: web.Request) -> tuple[str, web.Response | None]:
-    """The mailbox, after the token check and the mailbox's Graph limits (or the error answer)."""
+def _start(request: web.Request, permissions: frozenset[str] = CALENDAR_WRITE) -> tuple[str, web.Response | None]:
+    """The mailbox, after the token and permission checks and the mailbox's Graph limits (or the error answer)."""
     emulator = emulator_of(request)
     claims = authorize(request)
     if isinstance(claims, web.Response):
         return "", claims
+    if lacks(claims, permissions):
+        return "", access_denied(request)
     mailbox = emulator.mailbox_address(request.match_info["user"])
     return mailbox, count_request(request, app_id_of(claims) or "", mailbox)
 
@@ -531,7 +558,7 @@ async def post_event(request: web.Request) -> web.Response:
 @routes.get("/v1.0/users/{user}/events/{event_id}", name="graph:get_event")
 async def get_event(request: web.Request) -> web.Response:
     emulator = emulator_of(request)
-    mailbox, refused = _start(request)
+    mailbox, refused = _start(request, CALENDAR_READ)
     if refused:
         return refused
     event = find_event(emulator, mailbox, request.match_info["event_id"])

@@ -1,31 +1,37 @@
 """Microsoft Graph (Teams chats): what the bot has posted in a person's chat, read back.
 
-- `GET /v1.0/users/{id}/teamwork/installedApps` (`$expand=teamsAppDefinition($expand=bot)` or
-  `$expand=teamsApp`): the apps installed in the user's personal scope. Our bot counts as
-  installed for a user once it has a personal chat with them (Teams installs it first).
-- `GET /v1.0/users/{id}/teamwork/installedApps/{installation-id}/chat`: the chat between the
-  user and the app.
-- `GET /v1.0/chats/{chat-id}/messages`: its messages, newest first, `$top` up to 50 (default 20),
-  `$orderby=createdDateTime desc` or `lastModifiedDateTime desc`, `$filter` on the same property
-  (`gt`/`lt`, joined by `and`), pages linked by `@odata.nextLink`. A bot's card comes back as
-  Graph shows it: an `<attachment id>` in the body and the card as a JSON string in
-  `attachments[].content`; a card replaced in place shows its newest version.
+- `GET /v1.0/users/{id}/teamwork/installedApps` (https://learn.microsoft.com/en-us/graph/api/userteamwork-list-installedapps):
+  the apps installed in the user's personal scope, with `$expand` (`teamsApp`,
+  `teamsAppDefinition($expand=bot)`, `chat`), `$select` and `$filter` on `teamsApp/externalId`
+  or `teamsApp/id`. Our bot counts as installed for a user once it has a personal chat with them
+  (Teams installs it first).
+- `GET /v1.0/users/{id}/teamwork/installedApps/{installation-id}/chat`
+  (https://learn.microsoft.com/en-us/graph/api/userscopeteamsappinstallation-get-chat): the chat
+  between the user and the app, with `$select`.
+- `GET /v1.0/chats/{chat-id}/messages` (https://learn.microsoft.com/en-us/graph/api/chat-list-messages):
+  its messages, newest first, with the query options exactly as Graph takes them
+  (`chat_query.py`: `$top` up to 50, default 20; `$orderby` descending on `lastModifiedDateTime`,
+  the default, or `createdDateTime`; `$filter` `lastModifiedDateTime gt/lt` or
+  `createdDateTime lt`, applied only with `$orderby` on the same property), pages linked by
+  `@odata.nextLink`. A bot's card comes back as Graph shows it: an `<attachment id>` in the body
+  and the card as a JSON string in `attachments[].content`; a card replaced in place shows its
+  newest version and a later `lastModifiedDateTime`.
 
-Permissions as Graph has them: TeamsAppInstallation.ReadForUser.All (or a higher one) for the
-installations and their chat, Chat.Read.All (or Chat.ReadWrite.All) for the messages; else 403.
-Each request counts against the app's Graph limit.
+Permissions (application) as each page lists them, else 403. Each request counts against the
+app's Graph limit.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 import re
 
 from aiohttp import web
 
+from . import chat_query
+from .chat_query import QueryRefusal
 from .graph_routes import authorize
 from .http_common import emulator_of, graph_error, note, skip_offset, skiptoken
 from .teams_activities import personal_conversation_id
@@ -33,14 +39,24 @@ from .tokens import app_id_of
 
 routes = web.RouteTableDef()
 
-INSTALLATION_READ = frozenset({
-    "TeamsAppInstallation.ReadForUser.All", "TeamsAppInstallation.ReadWriteForUser.All",
-    "TeamsAppInstallation.ReadWriteSelfForUser.All", "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+# "List apps installed for user", Permissions (application).
+INSTALLATION_LIST = frozenset({
+    "TeamsAppInstallation.ReadForUser.All", "TeamsAppInstallation.ReadWriteSelfForUser.All",
+    "TeamsAppInstallation.ReadWriteAndConsentForUser.All", "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+    "TeamsAppInstallation.ReadWriteForUser.All", "TeamsAppInstallation.ReadWriteSelectedForUser.All",
 })
+# "Get one-on-one chat between the specified user and Teams app", Permissions (application).
+INSTALLATION_CHAT = frozenset({
+    "TeamsAppInstallation.ReadForUser.All", "TeamsAppInstallation.Read.All",
+    "TeamsAppInstallation.ReadWriteForUser.All", "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+    "TeamsAppInstallation.ReadWriteSelfForUser.All",
+})
+# "List messages in a chat", Permissions (application; ChatMessage.Read.Chat is granted per chat
+# by resource-specific consent, which the emulator does not model).
 CHAT_READ = frozenset({"Chat.Read.All", "Chat.ReadWrite.All"})
-DEFAULT_TOP, MAX_TOP = 20, 50
-ORDER_FIELDS = ("createdDateTime", "lastModifiedDateTime")
-CONDITION = re.compile(r"^\s*(createdDateTime|lastModifiedDateTime)\s+(gt|lt)\s+(\S+)\s*$")
+CHAT_PROPERTIES = frozenset({"id", "topic", "createdDateTime", "lastUpdatedDateTime", "chatType", "webUrl",
+                             "tenantId", "onlineMeetingInfo", "viewpoint", "isHiddenForAllMembers"})
+INSTALLATION_PROPERTIES = frozenset({"id", "consentedPermissionSet"}) | chat_query.INSTALLATION_NAVIGATION
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 
@@ -83,31 +99,61 @@ def _teams_app(emulator) -> dict:
             "distributionMethod": "organization"}
 
 
+def _refused(request: web.Request, refusal: QueryRefusal) -> web.Response:
+    return graph_error(request, refusal.status, refusal.code, refusal.message)
+
+
+def _chat(emulator, user_id: str, select: frozenset[str] | None) -> dict:
+    conversation = emulator.conversations[personal_conversation_id(emulator.config.tenant_id, emulator.config.bot_app_id, user_id)]
+    chat = {"id": _chat_id(user_id, emulator.config.bot_app_id), "topic": None,
+            "createdDateTime": conversation["created_at"], "lastUpdatedDateTime": conversation["created_at"],
+            "chatType": "oneOnOne", "webUrl": None, "tenantId": emulator.config.tenant_id,
+            "onlineMeetingInfo": None, "viewpoint": None, "isHiddenForAllMembers": False}
+    return chat if select is None else {k: v for k, v in chat.items() if k in select}
+
+
+def _installation(emulator, user_id: str, expand: dict[str, dict]) -> dict:
+    bot = emulator.config.bot_app_id
+    app = {"id": _installation_id(user_id, bot), "consentedPermissionSet": None}
+    if "teamsApp" in expand:
+        app["teamsApp"] = _teams_app(emulator)
+    if "teamsAppDefinition" in expand:
+        definition = {"id": _installation_id("definition", bot), "teamsAppId": _teams_app(emulator)["id"],
+                      "displayName": emulator.config.bot_name, "version": "1.0.0"}
+        if "bot" in expand["teamsAppDefinition"]:
+            definition["bot"] = {"id": bot}
+        app["teamsAppDefinition"] = definition
+    if "chat" in expand:
+        app["chat"] = _chat(emulator, user_id, None)
+    return app
+
+
 @routes.get("/v1.0/users/{user_id}/teamwork/installedApps", name="graph:user_installed_apps")
 async def list_installed_apps(request: web.Request) -> web.Response:
-    claims = _permitted(request, INSTALLATION_READ)
+    claims = _permitted(request, INSTALLATION_LIST)
     if isinstance(claims, web.Response):
         return claims
     emulator = emulator_of(request)
     user_id = request.match_info["user_id"]
     if emulator.config.person_by_user_id(user_id) is None:
         return graph_error(request, 404, "NotFound", f"User '{user_id}' was not found.")
-    expand = request.query.get("$expand", "")
-    if "$filter" in request.query:
-        return graph_error(request, 400, "BadRequest", "The emulator does not support $filter here.")
+    expand = chat_query.installation_expand(request.query)
+    if isinstance(expand, QueryRefusal):
+        return _refused(request, expand)
+    if {"colorIcon", "outlineIcon"} & set(expand.get("teamsAppDefinition", {})):
+        return graph_error(request, 501, "NotImplemented", "The emulator does not model app icons.")
+    select = chat_query.selected(request.query, INSTALLATION_PROPERTIES, "userScopeTeamsAppInstallation")
+    if isinstance(select, QueryRefusal):
+        return _refused(request, select)
+    wanted = chat_query.installation_filter(request.query)
+    if isinstance(wanted, QueryRefusal):
+        return _refused(request, wanted)
     apps = []
     if _installed(emulator, user_id):
-        bot = emulator.config.bot_app_id
-        app = {"id": _installation_id(user_id, bot)}
-        if "teamsApp" in expand.replace("teamsAppDefinition", ""):
-            app["teamsApp"] = _teams_app(emulator)
-        if "teamsAppDefinition" in expand:
-            definition = {"id": _installation_id("definition", bot), "teamsAppId": _teams_app(emulator)["id"],
-                          "displayName": emulator.config.bot_name, "version": "1.0.0"}
-            if "bot" in expand.split("teamsAppDefinition", 1)[1]:
-                definition["bot"] = {"id": bot}
-            app["teamsAppDefinition"] = definition
-        apps.append(app)
+        app = _installation(emulator, user_id, expand)
+        teams_app = _teams_app(emulator)
+        if wanted is None or teams_app[wanted[0].split("/")[1]] == wanted[1]:
+            apps.append(app if select is None else {k: v for k, v in app.items() if k in select or k in expand})
     note(request, user_id=user_id)
     return web.json_response({"@odata.context": f"{emulator.base_url}/v1.0/$metadata#users('{user_id}')/teamwork/installedApps",
                               "value": apps})
@@ -115,24 +161,19 @@ async def list_installed_apps(request: web.Request) -> web.Response:
 
 @routes.get("/v1.0/users/{user_id}/teamwork/installedApps/{installation_id}/chat", name="graph:installed_app_chat")
 async def installed_app_chat(request: web.Request) -> web.Response:
-    claims = _permitted(request, INSTALLATION_READ)
+    claims = _permitted(request, INSTALLATION_CHAT)
     if isinstance(claims, web.Response):
         return claims
     emulator = emulator_of(request)
     user_id, bot = request.match_info["user_id"], emulator.config.bot_app_id
     if request.match_info["installation_id"] != _installation_id(user_id, bot) or not _installed(emulator, user_id):
         return graph_error(request, 404, "NotFound", "The app installation was not found.")
-    conversation = emulator.conversations[personal_conversation_id(emulator.config.tenant_id, bot, user_id)]
-    return web.json_response({"id": _chat_id(user_id, bot), "chatType": "oneOnOne", "topic": None,
-                              "createdDateTime": conversation["created_at"], "tenantId": emulator.config.tenant_id})
-
-
-def _moment(text: str) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    select = chat_query.selected(request.query, CHAT_PROPERTIES, "chat")
+    if isinstance(select, QueryRefusal):
+        return _refused(request, select)
+    note(request, user_id=user_id)
+    return web.json_response({"@odata.context": f"{emulator.base_url}/v1.0/$metadata#chats/$entity",
+                              **_chat(emulator, user_id, select)})
 
 
 def _graph_message(entry: dict, chat_id: str, bot_app_id: str, bot_name: str) -> dict:
@@ -169,42 +210,25 @@ async def chat_messages(request: web.Request) -> web.Response:
     user_id = _user_of_chat(chat_id, bot)
     if user_id is None or not _installed(emulator, user_id):
         return graph_error(request, 404, "NotFound", f"Chat '{chat_id}' was not found.")
-    query = request.query
-    try:
-        top = int(query.get("$top", DEFAULT_TOP))
-    except ValueError:
-        top = 0
-    if not 1 <= top <= MAX_TOP:
-        return graph_error(request, 400, "BadRequest", f"Invalid page size: '{query.get('$top')}'. It must be between 1 and {MAX_TOP}.")
-    order = query.get("$orderby", "createdDateTime desc").strip()
-    field_name, _, direction = order.partition(" ")
-    if field_name not in ORDER_FIELDS or direction.strip() not in ("desc", ""):
-        return graph_error(request, 400, "BadRequest", f"$orderby '{order}' is not supported: use createdDateTime desc or lastModifiedDateTime desc.")
-    conditions = []
-    if query.get("$filter"):
-        for part in re.split(r"\s+and\s+", query["$filter"]):
-            match = CONDITION.match(part)
-            moment = _moment(match.group(3)) if match else None
-            if match is None or moment is None or match.group(1) != field_name:
-                return graph_error(request, 400, "BadRequest", "$filter supports only the $orderby property with gt or lt and a date-time.")
-            conditions.append((match.group(2), moment))
-    offset = skip_offset(query["$skiptoken"], chat_id) if "$skiptoken" in query else 0
+    asked = chat_query.message_query(request.query)
+    if isinstance(asked, QueryRefusal):
+        return _refused(request, asked)
+    token = chat_query.options(request.query).get("$skiptoken")
+    offset = 0 if token is None else skip_offset(token, chat_id)
     if offset is None:
         return graph_error(request, 400, "BadRequest", "Invalid $skiptoken.")
+    field = asked.order_field
     messages = [_graph_message(entry, chat_id, bot, emulator.config.bot_name) for entry in emulator.chats.get(user_id, [])]
-
-    def kept(message: dict) -> bool:
-        moment = _moment(message[field_name])
-        return all(moment > bound if op == "gt" else moment < bound for op, bound in conditions)
-
     # Newest first; messages of one millisecond in the order they were posted, newest first.
-    order = sorted(((m[field_name], position, m) for position, m in enumerate(messages) if kept(m)), key=lambda t: t[:2], reverse=True)
-    messages = [m for _, _, m in order]
-    page = messages[offset:offset + top]
+    ordered = sorted(((chat_query.moment(m[field]), position, m) for position, m in enumerate(messages)
+                      if chat_query.kept(chat_query.moment(m[field]), asked.conditions)),
+                     key=lambda t: t[:2], reverse=True)
+    messages = [m for _, _, m in ordered]
+    page = messages[offset:offset + asked.top]
     body = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#chats('{chat_id}')/messages", "value": page}
-    if offset + top < len(messages):
-        params = {k: v for k, v in query.items() if k != "$skiptoken"}
-        params["$skiptoken"] = skiptoken(chat_id, offset + top)
+    if offset + asked.top < len(messages):
+        params = {k: v for k, v in request.query.items() if k.lower() != "$skiptoken"}
+        params["$skiptoken"] = skiptoken(chat_id, offset + asked.top)
         body["@odata.nextLink"] = str(request.url.with_query(params))
     note(request, user_id=user_id)
     return web.json_response(body)

@@ -1,14 +1,16 @@
-"""Microsoft Graph (Outlook mail): `POST /v1.0/users/{user}/sendMail`, `GET /v1.0/users/{user}/messages`
-and a well-known folder's messages (`GET /v1.0/users/{user}/mailFolders/sentitems/messages`)."""
+"""Microsoft Graph (Outlook mail): `POST /v1.0/users/{user}/sendMail` (JSON, or MIME as base64 with
+Content-Type text/plain; needs Mail.Send), `GET /v1.0/users/{user}/messages` and a well-known folder's
+messages (`GET /v1.0/users/{user}/mailFolders/sentitems/messages`), with the query options of
+mail_query.py; listing needs Mail.ReadBasic.All, Mail.Read or Mail.ReadWrite, and a filter on an
+extended property Mail.Read (Mail.ReadBasic reaches neither bodies nor extended properties)."""
 
 from __future__ import annotations
-
-import re
 
 from aiohttp import web
 
 from .http_common import emulator_of, graph_error, note, read_json
-from .mail import MailRejected, graph_message, graph_recipients, parse_send_mail
+from .mail import MailRejected, graph_message, graph_recipients, parse_mime_mail, parse_send_mail
+from .mail_query import QueryRejected, ordered, parse_query, shaped
 from .tokens import GRAPH_APP_ID, GRAPH_RESOURCE, TokenRejected, app_id_of
 
 routes = web.RouteTableDef()
@@ -44,6 +46,20 @@ def _count_request(request: web.Request, app_id: str, mailbox: str) -> web.Respo
 authorize = _authorize
 count_request = _count_request
 
+ACCESS_DENIED = "Access is denied. Check credentials and try again."
+MAIL_SEND_PERMISSIONS = frozenset({"Mail.Send"})
+MAIL_READ_PERMISSIONS = frozenset({"Mail.Read", "Mail.ReadWrite"})  # bodies and extended properties
+MAIL_LIST_PERMISSIONS = MAIL_READ_PERMISSIONS | {"Mail.ReadBasic.All"}
+
+
+def lacks(claims: dict, permissions: frozenset[str]) -> bool:
+    """True if the app-only token carries none of the application permissions."""
+    return not set(claims.get("roles") or []) & permissions
+
+
+def access_denied(request: web.Request) -> web.Response:
+    return graph_error(request, 403, "ErrorAccessDenied", ACCESS_DENIED)
+
 
 @routes.post("/v1.0/users/{user}/sendMail", name="graph:send_mail")
 async def send_mail(request: web.Request) -> web.Response:
@@ -51,23 +67,28 @@ async def send_mail(request: web.Request) -> web.Response:
     claims = _authorize(request)
     if isinstance(claims, web.Response):
         return claims
+    if lacks(claims, MAIL_SEND_PERMISSIONS):
+        return access_denied(request)
     app_id = app_id_of(claims) or ""
     mailbox = emulator.mailbox_address(request.match_info["user"])
     refused = _count_request(request, app_id, mailbox)
     if refused:
         return refused
     try:
-        payload = await read_json(request)
-    except ValueError:
-        return graph_error(
-            request,
-            400,
-            "BadRequest",
-            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
-            "valid JSON format.",
-        )
-    try:
-        mail = parse_send_mail(payload)
+        if request.content_type == "text/plain":
+            mail = parse_mime_mail(await request.read())
+        else:
+            try:
+                payload = await read_json(request)
+            except ValueError:
+                return graph_error(
+                    request,
+                    400,
+                    "BadRequest",
+                    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is "
+                    "of valid JSON format.",
+                )
+            mail = parse_send_mail(payload)
     except MailRejected as exc:
         return graph_error(request, 400, exc.code, exc.message)
     note(request, recipients=mail.recipient_count, subject=mail.subject)
@@ -86,50 +107,63 @@ async def send_mail(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
+def _listing(request: web.Request, stored: list[dict], claims: dict, *, sent: bool) -> web.Response:
+    """A page of messages (newest first) under the query's options."""
+    try:
+        query = parse_query(request.query)
+    except QueryRejected as exc:
+        return graph_error(request, 400, exc.code, exc.message)
+    if query.filter is not None and lacks(claims, MAIL_READ_PERMISSIONS):
+        return access_denied(request)
+    basic = lacks(claims, MAIL_READ_PERMISSIONS)
+    items = [m for m in reversed(stored)
+             if query.filter is None or query.filter.matches(m.get("extended_properties") or {})]
+    views = []
+    for item in items:
+        message = graph_message(item)
+        if sent:  # the sender's copy shows whom it went to in Bcc
+            message["bccRecipients"] = graph_recipients(item.get("bcc", []))
+        views.append(message)
+    views = ordered(views, query)
+    page = [shaped(m, query, basic=basic) for m in views[query.skip : query.skip + query.top]]
+    note(request, found=len(items))
+    body: dict = {"value": page}
+    if query.skip + query.top < len(items):
+        body["@odata.nextLink"] = str(
+            request.url.update_query({"$top": str(query.top), "$skip": str(query.skip + query.top)})
+        )
+    return web.json_response(body)
+
+
 @routes.get("/v1.0/users/{user}/messages", name="graph:list_messages")
 async def list_messages(request: web.Request) -> web.Response:
+    """The mailbox's messages, newest first."""
     emulator = emulator_of(request)
     claims = _authorize(request)
     if isinstance(claims, web.Response):
         return claims
+    if lacks(claims, MAIL_LIST_PERMISSIONS):
+        return access_denied(request)
     mailbox = emulator.mailbox_address(request.match_info["user"])
     refused = _count_request(request, app_id_of(claims) or "", mailbox)
     if refused:
         return refused
-    try:
-        top = int(request.query.get("$top", "10"))
-        skip = int(request.query.get("$skip", "0"))
-    except ValueError:
-        return graph_error(request, 400, "BadRequest", "Invalid $top or $skip.")
-    if not 1 <= top <= 1000 or skip < 0:
-        return graph_error(request, 400, "BadRequest", "$top must be between 1 and 1000.")
-    messages = list(reversed(emulator.mailboxes.get(mailbox, [])))
-    page = messages[skip : skip + top]
-    body: dict = {"value": [graph_message(m) for m in page]}
-    if skip + top < len(messages):
-        body["@odata.nextLink"] = str(request.url.update_query({"$top": str(top), "$skip": str(skip + top)}))
-    return web.json_response(body)
+    return _listing(request, emulator.mailboxes.get(mailbox, []), claims, sent=False)
 
 
-MAIL_READ_PERMISSIONS = frozenset({"Mail.Read", "Mail.ReadWrite"})  # extended properties need more than ReadBasic
 WELL_KNOWN_FOLDERS = {"sentitems": "sent", "inbox": "inbox"}
-EXTENDED_FILTER = re.compile(
-    r"^\s*singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*\1/id eq '([^']+)' and \1/value eq '([^']*)'\s*\)\s*$",
-    re.IGNORECASE,
-)
 
 
 @routes.get("/v1.0/users/{user}/mailFolders/{folder}/messages", name="graph:folder_messages")
 async def list_folder_messages(request: web.Request) -> web.Response:
     """A well-known folder's messages (`sentitems`: what the mailbox sent with saveToSentItems,
-    Bcc included), newest first; `$filter` on a single-value extended property, `$select`,
-    `$top` and `$skip`. Needs Mail.Read (Mail.ReadBasic does not reach extended properties)."""
+    Bcc included), newest first."""
     emulator = emulator_of(request)
     claims = _authorize(request)
     if isinstance(claims, web.Response):
         return claims
-    if not set(claims.get("roles") or []) & MAIL_READ_PERMISSIONS:
-        return graph_error(request, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    if lacks(claims, MAIL_LIST_PERMISSIONS):
+        return access_denied(request)
     mailbox = emulator.mailbox_address(request.match_info["user"])
     refused = _count_request(request, app_id_of(claims) or "", mailbox)
     if refused:
@@ -137,36 +171,6 @@ async def list_folder_messages(request: web.Request) -> web.Response:
     folder = WELL_KNOWN_FOLDERS.get(request.match_info["folder"].lower())
     if folder is None:
         return graph_error(request, 404, "ErrorInvalidIdMalformed", "Id is malformed.")
-    query = request.query
-    try:
-        top = int(query.get("$top", "10"))
-        skip = int(query.get("$skip", "0"))
-    except ValueError:
-        return graph_error(request, 400, "BadRequest", "Invalid $top or $skip.")
-    if not 1 <= top <= 1000 or skip < 0:
-        return graph_error(request, 400, "BadRequest", "$top must be between 1 and 1000.")
-    wanted = None
-    if query.get("$filter"):
-        match = EXTENDED_FILTER.match(query["$filter"])
-        if match is None:
-            return graph_error(request, 400, "ErrorInvalidUrlQueryFilter",
-                               "The emulator filters only on a single-value extended property's id and value.")
-        wanted = (match.group(2), match.group(3))
+    note(request, folder=folder)
     stored = emulator.sent_items.get(mailbox, []) if folder == "sent" else emulator.mailboxes.get(mailbox, [])
-    items = [m for m in reversed(stored)
-             if wanted is None or (m.get("extended_properties") or {}).get(wanted[0]) == wanted[1]]
-    page = items[skip : skip + top]
-    selected = [name.strip() for name in query.get("$select", "").split(",") if name.strip()]
-    values = []
-    for item in page:
-        message = graph_message(item)
-        if folder == "sent":  # the sender's copy shows whom it went to in Bcc
-            message["bccRecipients"] = graph_recipients(item.get("bcc", []))
-        if selected:
-            message = {k: v for k, v in message.items() if k == "id" or k in selected}
-        values.append(message)
-    note(request, folder=folder, found=len(items))
-    body: dict = {"value": values}
-    if skip + top < len(items):
-        body["@odata.nextLink"] = str(request.url.update_query({"$top": str(top), "$skip": str(skip + top)}))
-    return web.json_response(body)
+    return _listing(request, stored, claims, sent=folder == "sent")

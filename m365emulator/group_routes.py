@@ -8,6 +8,8 @@ Directory.Read.All, ...) or 403 Authorization_RequestDenied; users' properties n
 `$skiptoken`; `$select` of user (and group) properties. Each request costs resource units against
 Entra ID's limit per app and tenant (members 3, transitiveMembers 5, one less with `$select`, one
 less with `$top` under 20; at least 1); over the limit the answer is 429 with Retry-After.
+The OData cast `.../members/microsoft.graph.user` lists only the users; `$count=true` adds
+`@odata.count` and, an advanced query, needs the header `ConsistencyLevel: eventual`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ MEMBER_READ_PERMISSIONS = frozenset(
 USER_READ_PERMISSIONS = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
-UNSUPPORTED_OPTIONS = ("$filter", "$orderby", "$search", "$expand", "$count")
+UNSUPPORTED_OPTIONS = ("$filter", "$orderby", "$search", "$expand")
 
 
 def resource_units(*, transitive: bool, selected: bool, top: int | None) -> int:
@@ -59,7 +61,19 @@ def _user_access(roles: set[str]) -> str:
     return "basic" if "User.ReadBasic.All" in roles else "none"
 
 
-async def _members(request: web.Request, *, transitive: bool) -> web.Response:
+def _counted(request: web.Request) -> bool | web.Response:
+    """Whether `$count=true` was asked (then with ConsistencyLevel: eventual), or Graph's 400."""
+    value = request.query.get("$count")
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        return _bad_request(request, f"Invalid value '{value}' for $count.")
+    if value.lower() == "true" and request.headers.get("ConsistencyLevel", "").lower() != "eventual":
+        return _bad_request(request, "$count is not currently supported.")
+    return value.lower() == "true"
+
+
+async def _members(request: web.Request, *, transitive: bool, users_only: bool = False) -> web.Response:
     emulator = emulator_of(request)
     claims = authorize(request)
     if isinstance(claims, web.Response):
@@ -76,6 +90,9 @@ async def _members(request: web.Request, *, transitive: bool) -> web.Response:
     for option in UNSUPPORTED_OPTIONS:
         if option in query:
             return graph_error(request, 400, "Request_UnsupportedQuery", f"The emulator does not support {option} here.")
+    counted = _counted(request)
+    if isinstance(counted, web.Response):
+        return counted
     top: int | None = None
     if "$top" in query:
         try:
@@ -87,12 +104,15 @@ async def _members(request: web.Request, *, transitive: bool) -> web.Response:
     select: list[str] | None = None
     if query.get("$select"):
         select = [name.strip() for name in query["$select"].split(",") if name.strip()]
+        known = USER_PROPERTIES if users_only else (*USER_PROPERTIES, *GROUP_PROPERTIES)
+        kind = "microsoft.graph.user" if users_only else "microsoft.graph.directoryObject"
         for name in select:
-            if name not in USER_PROPERTIES and name not in GROUP_PROPERTIES:
-                return _bad_request(request, f"Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'.")
+            if name not in known:
+                return _bad_request(request, f"Could not find a property named '{name}' on type '{kind}'.")
     offset = 0
+    scope = f"{group_id}/{'transitive' if transitive else 'direct'}/{'users' if users_only else 'all'}"
     if "$skiptoken" in query:
-        found = skip_offset(query["$skiptoken"], group_id)
+        found = skip_offset(query["$skiptoken"], scope)
         if found is None:
             return _bad_request(request, "Invalid paging token.")
         offset = found
@@ -124,15 +144,17 @@ async def _members(request: web.Request, *, transitive: bool) -> web.Response:
         return refused
 
     member_ids = directory.members(group_id, transitive=transitive)
+    if users_only:
+        member_ids = [m for m in member_ids if m in directory.users]
     size = min(top or DEFAULT_PAGE, max(1, emulator.config.members_page_size))
     page = member_ids[offset : offset + size]
     access = _user_access(roles)
-    body: dict = {
-        "@odata.context": f"{emulator.base_url}/v1.0/$metadata#directoryObjects",
-        "value": [directory.graph_object(member_id, select, user_access=access) for member_id in page],
-    }
+    body: dict = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#{'users' if users_only else 'directoryObjects'}"}
+    if counted:
+        body["@odata.count"] = len(member_ids)
+    body["value"] = [directory.graph_object(member_id, select, user_access=access) for member_id in page]
     if offset + size < len(member_ids):
-        body["@odata.nextLink"] = str(request.url.update_query({"$skiptoken": skiptoken(group_id, offset + size)}))
+        body["@odata.nextLink"] = str(request.url.update_query({"$skiptoken": skiptoken(scope, offset + size)}))
     note(request, returned=len(page), offset=offset)
     return web.json_response(body, headers={"x-ms-resource-unit": str(units)})
 
@@ -145,3 +167,13 @@ async def group_members(request: web.Request) -> web.Response:
 @routes.get("/v1.0/groups/{group_id}/transitiveMembers", name="graph:group_transitive_members")
 async def group_transitive_members(request: web.Request) -> web.Response:
     return await _members(request, transitive=True)
+
+
+@routes.get("/v1.0/groups/{group_id}/members/microsoft.graph.user", name="graph:group_member_users")
+async def group_member_users(request: web.Request) -> web.Response:
+    return await _members(request, transitive=False, users_only=True)
+
+
+@routes.get("/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user", name="graph:group_transitive_users")
+async def group_transitive_users(request: web.Request) -> web.Response:
+    return await _members(request, transitive=True, users_only=True)

@@ -8,6 +8,9 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
+from email.utils import getaddresses
 
 from .quotas import MAIL_RECIPIENTS_PER_MESSAGE
 
@@ -69,11 +72,22 @@ def _recipients(message: dict, name: str) -> list[dict]:
     return recipients
 
 
+ATTACHMENT_TYPES = ("#microsoft.graph.fileAttachment", "#microsoft.graph.itemAttachment",
+                    "#microsoft.graph.referenceAttachment")
+
+
 def _attachments(message: dict) -> list[str]:
     names = []
     for item in field_of(message, "attachments") or []:
         if not isinstance(item, dict) or not field_of(item, "name"):
             raise MailRejected("ErrorInvalidRequest", "An attachment needs a name.")
+        # `attachment` is abstract: Graph needs the derived type to read one.
+        if field_of(item, "@odata.type") not in ATTACHMENT_TYPES:
+            raise MailRejected(
+                "RequestBodyRead",
+                "An attachment needs its @odata.type (#microsoft.graph.fileAttachment, itemAttachment or "
+                "referenceAttachment): attachment is an abstract type.",
+            )
         content = field_of(item, "contentBytes")
         if content is not None:
             try:
@@ -84,10 +98,22 @@ def _attachments(message: dict) -> list[str]:
     return names
 
 
-# A single-value extended property's id: "{type} {guid} Name {name}" or "{type} 0x{tag}".
+# A single-value extended property's id: "{type} {guid} Name {name}", "{type} {guid} Id 0x{id}" or
+# "{type} 0x{proptag}" (Outlook extended properties overview, id formats).
 PROPERTY_ID = re.compile(
     r"^(String|Integer|Boolean|SystemTime|Binary|Long|Double|Currency|CLSID|Short|Float) "
-    r"(\{[0-9a-fA-F-]{36}\} (Name \S.*|Id 0x[0-9a-fA-F]+)|0x[0-9a-fA-F]{1,4})$")
+    r"(\{[0-9a-fA-F-]{36}\} (Name \S.*|Id 0x[0-9a-fA-F]+)|0x[0-9a-fA-F]{1,8})$", re.IGNORECASE)
+
+
+def property_key(property_id: str) -> tuple[str, str, str]:
+    """What makes two ids name the same property: type and GUID in any case, the Name as written
+    (filtering on the Name in an id is case-sensitive, the rest is not)."""
+    kind, _, rest = property_id.strip().partition(" ")
+    match = re.match(r"^(\{[0-9a-fA-F-]{36}\}) (Name|Id) (.*)$", rest, re.IGNORECASE)
+    if match is None:
+        return kind.lower(), "", rest.lower()
+    name = match.group(3) if match.group(2).lower() == "name" else match.group(3).lower()
+    return kind.lower(), match.group(1).lower(), f"{match.group(2).lower()} {name}"
 
 
 def _extended_properties(message: dict) -> dict[str, str]:
@@ -99,6 +125,41 @@ def _extended_properties(message: dict) -> dict[str, str]:
             raise MailRejected("ErrorInvalidProperty", f"The extended property '{property_id}' is not valid.")
         properties[property_id] = value
     return properties
+
+
+BODY_TYPES = ("text", "html")  # itemBody.contentType (bodyType)
+IMPORTANCE = ("low", "normal", "high")  # message.importance
+
+
+def _enum(value: object, allowed: tuple[str, ...], default: str) -> str:
+    """An enum member as Graph reads it (any case), or the 400 Graph gives for another value."""
+    if value is None:
+        return default
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    raise MailRejected("RequestBodyRead", f"Requested value '{value}' was not found.")
+
+
+def _save_to_sent_items(payload: dict) -> bool:
+    """saveToSentItems: a Boolean; Graph also reads "true"/"false" (its own example sends "false")."""
+    value = field_of(payload, "saveToSentItems", True)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise MailRejected("RequestBodyRead", f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
+
+
+def _with_recipients(mail: OutgoingMail) -> OutgoingMail:
+    """The mail if it has between 1 and 500 recipients (Exchange Online's limit per message)."""
+    if mail.recipient_count == 0:
+        raise MailRejected("ErrorInvalidRecipients", "At least one recipient is required, but none were found.")
+    if mail.recipient_count > MAIL_RECIPIENTS_PER_MESSAGE:
+        raise MailRejected(
+            "ErrorTooManyRecipients",
+            f"The message exceeds the maximum supported size of {MAIL_RECIPIENTS_PER_MESSAGE} recipients.",
+        )
+    return mail
 
 
 def parse_send_mail(payload: object) -> OutgoingMail:
@@ -114,25 +175,50 @@ def parse_send_mail(payload: object) -> OutgoingMail:
     mail = OutgoingMail(
         subject=str(field_of(message, "subject") or ""),
         body={
-            "contentType": str(field_of(body, "contentType") or "text").lower(),
+            "contentType": _enum(field_of(body, "contentType"), BODY_TYPES, "text"),
             "content": str(field_of(body, "content") or ""),
         },
         to=_recipients(message, "toRecipients"),
         cc=_recipients(message, "ccRecipients"),
         bcc=_recipients(message, "bccRecipients"),
         attachments=_attachments(message),
-        importance=str(field_of(message, "importance") or "normal"),
-        save_to_sent_items=field_of(payload, "saveToSentItems", True) is not False,
+        importance=_enum(field_of(message, "importance"), IMPORTANCE, "normal"),
+        save_to_sent_items=_save_to_sent_items(payload),
         extended_properties=_extended_properties(message),
     )
-    if mail.recipient_count == 0:
-        raise MailRejected("ErrorInvalidRecipients", "At least one recipient is required, but none were found.")
-    if mail.recipient_count > MAIL_RECIPIENTS_PER_MESSAGE:
-        raise MailRejected(
-            "ErrorTooManyRecipients",
-            f"The message exceeds the maximum supported size of {MAIL_RECIPIENTS_PER_MESSAGE} recipients.",
-        )
-    return mail
+    return _with_recipients(mail)
+
+
+def parse_mime_mail(raw: bytes) -> OutgoingMail:
+    """A sendMail body in MIME format (Content-Type text/plain): the message, base64-encoded."""
+    try:
+        mime = base64.b64decode(b"".join(raw.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise MailRejected("ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.") from None
+    parsed = BytesParser(policy=policy.default).parsebytes(mime)
+
+    def recipients(header: str) -> list[dict]:
+        found = []
+        for name, address in getaddresses(parsed.get_all(header, [])):
+            if not ADDRESS.match(address.strip()):
+                raise MailRejected(
+                    "ErrorInvalidRecipients",
+                    f"At least one recipient isn't valid., Recipient '{address}' is not resolved.",
+                )
+            found.append({"address": address.strip(), "name": name})
+        return found
+
+    part = parsed.get_body(preferencelist=("html", "plain"))
+    kind = "html" if part is not None and part.get_content_subtype() == "html" else "text"
+    mail = OutgoingMail(
+        subject=str(parsed.get("Subject") or ""),
+        body={"contentType": kind, "content": part.get_content() if part is not None else ""},
+        to=recipients("To"),
+        cc=recipients("Cc"),
+        bcc=recipients("Bcc"),
+        attachments=[a.get_filename() or "vedhæftning" for a in parsed.iter_attachments()],
+    )
+    return _with_recipients(mail)
 
 
 def mailbox_copies(mail: OutgoingMail, *, sender: str, sender_name: str = "") -> list[tuple[str, dict]]:

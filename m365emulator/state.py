@@ -313,7 +313,7 @@ class Emulator:
                 "activity": stored,
                 "version": 1,
                 "history": [],
-                "posted_at": stored["timestamp"],
+                "posted_at": utc_now_iso(),  # when Teams took it (Graph's createdDateTime), whatever the bot stamped
                 "updated_at": None,
                 "reply_to_id": reply_to_id,
                 "deleted": False,

@@ -1,12 +1,21 @@
 """The beredskabsmøde in Outlook/Teams: a calendar event with a Teams online meeting created,
 changed and cancelled through Microsoft Graph (msgraph-sdk), and the attendees' answers read
-back from it. The event's transactionId is the meeting's UID, so a retried create is one event."""
+back from it. The event's transactionId is the meeting's UID, so a retried create is one event.
+
+Outlook appends the Teams meeting's join information (the "meeting blob") to an online event's
+body, and a new body without it disables the online meeting (Graph, "Update event": body
+property and online meetings). So our text sits in a marked block (``INVITATION_CLASS``), and an
+update of an online meeting reads the body back and replaces only that block; if the block
+cannot be found, the body is left as it is."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
+from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 from msgraph.generated.models.attendee import Attendee
 from msgraph.generated.models.attendee_type import AttendeeType
 from msgraph.generated.models.body_type import BodyType
@@ -16,6 +25,10 @@ from msgraph.generated.models.event import Event
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.location import Location
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+
+
+INVITATION_CLASS = "ssp-beredskab-indkaldelse"
+_DIV_TAG = re.compile(r"<div\b[^>]*>|</div\s*>", re.IGNORECASE)
 
 
 class CalendarError(Exception):
@@ -29,16 +42,40 @@ def _when(moment: datetime) -> DateTimeTimeZone:
     return DateTimeTimeZone(date_time=utc.isoformat(timespec="seconds"), time_zone="UTC")
 
 
+def invitation_block(html: str) -> str:
+    return f'<div class="{INVITATION_CLASS}">{html}</div>'
+
+
+def replace_invitation(current: str, html: str) -> str | None:
+    """The body ``current`` with our block's content replaced by ``html`` (everything around it,
+    the meeting blob among it, kept as it was); None if the block is not there."""
+    start = re.search(rf'<div\b[^>]*class="[^"]*\b{INVITATION_CLASS}\b[^"]*"[^>]*>', current, re.IGNORECASE)
+    if start is None:
+        return None
+    depth = 0
+    for tag in _DIV_TAG.finditer(current, start.start()):
+        depth += -1 if tag.group(0).startswith("</") else 1
+        if depth == 0:
+            return current[:start.start()] + invitation_block(html) + current[tag.end():]
+    return None
+
+
 def event_body(*, subject: str, html: str, starts_at: datetime, ends_at: datetime, online: bool,
                location: str, attendees: list[tuple[str, str]], transaction_id: str | None) -> Event:
     return Event(
-        subject=subject, body=ItemBody(content_type=BodyType.Html, content=html),
+        subject=subject, body=ItemBody(content_type=BodyType.Html, content=invitation_block(html)),
         start=_when(starts_at), end=_when(ends_at), location=Location(display_name=location),
         attendees=[Attendee(email_address=EmailAddress(address=a, name=n), type=AttendeeType.Required)
                    for a, n in attendees],
         is_online_meeting=online,
         online_meeting_provider=OnlineMeetingProviderType.TeamsForBusiness if online else None,
         transaction_id=transaction_id)
+
+
+def _inner(block: str) -> str:
+    """Our html from our own block (as event_body wrote it)."""
+    head = f'<div class="{INVITATION_CLASS}">'
+    return block[len(head):-len("</div>")] if block.startswith(head) and block.endswith("</div>") else block
 
 
 class MeetingCalendar:
@@ -58,11 +95,28 @@ class MeetingCalendar:
         return created.id, join
 
     async def update(self, event_id: str, event: Event) -> None:
+        """Change the event; an online meeting's body keeps its meeting blob."""
         event.transaction_id = None
+        item = self._events().by_event_id(event_id)
         try:
-            await self._events().by_event_id(event_id).patch(event)
+            if event.is_online_meeting and event.body is not None:
+                event.body = await self._body_keeping_blob(item, event.body)
+            await item.patch(event)
         except APIError as error:
             raise CalendarError(f"kalenderen svarede: {error}", error.response_status_code) from error
+
+    async def _body_keeping_blob(self, item, body: ItemBody) -> ItemBody | None:
+        """The event's current body with our block renewed, or None (the body is not sent) if
+        the current body is not ours to change."""
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
+            select=["body", "isOnlineMeeting"])
+        current = await item.get(request_configuration=RequestConfiguration(query_parameters=query))
+        if current is None or not current.is_online_meeting:
+            return body
+        content = current.body.content if current.body else None
+        new = _inner(body.content or "")
+        renewed = replace_invitation(content or "", new)
+        return ItemBody(content_type=BodyType.Html, content=renewed) if renewed is not None else None
 
     async def cancel(self, event_id: str) -> None:
         try:

@@ -1,6 +1,7 @@
 """Turning an alert into what each channel shows: an Adaptive Card, an HTML email, a text line.
 
-The texts live in Jinja2 templates under ``templates/`` so the secretariat can change the wording.
+The texts live in Jinja2 templates under ``templates/`` (package data, see
+``beredskab_templates``) so the secretariat can change the wording.
 A template that does not render, or renders a card that is not JSON, raises ``TemplateProblem``
 naming the template and the line; nothing is sent half-rendered.
 """
@@ -13,10 +14,11 @@ from pathlib import Path
 from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateError,
                     TemplateSyntaxError, select_autoescape)
 
+from beredskab_templates import folder as templates_folder
 from handleplaner.clock import dansk
 from handleplaner.incidents.kinds import SEVERITIES, TYPE_LABELS
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = templates_folder()
 
 
 class TemplateProblem(Exception):

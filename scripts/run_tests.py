@@ -22,6 +22,8 @@ POSTGRESQL_URL = os.environ.get("BEREDSKAB_TEST_POSTGRESQL_URL",
                                 "postgresql://postgres@127.0.0.1:5432/test")
 CHROMIUM = os.environ.get("BEREDSKAB_CHROMIUM", "/usr/bin/chromium")
 BROWSER_TESTS = Path(__file__).resolve().parent.parent / "tests" / "browser"
+# A fresh clone's `./dev serve` and the wheel installed elsewhere: no database of the suite's.
+INSTALLATION_TESTS = Path(__file__).resolve().parent.parent / "tests" / "installation"
 
 
 def postgresql_reachable(url: str) -> str | None:
@@ -87,8 +89,10 @@ def main() -> int:
     results["SQLite"] = run("SQLite", "sqlite", args, **browser_env)
     problem = postgresql_reachable(POSTGRESQL_URL)
     if problem is None:
-        # The browser tests ran once, on SQLite (pytest's 5: only they were asked for).
-        code = run("PostgreSQL", POSTGRESQL_URL, [*args, f"--ignore={BROWSER_TESTS}"])
+        # The browser and installation tests ran once, on SQLite (pytest's 5: only they were
+        # asked for).
+        code = run("PostgreSQL", POSTGRESQL_URL,
+                   [*args, f"--ignore={BROWSER_TESTS}", f"--ignore={INSTALLATION_TESTS}"])
         results["PostgreSQL"] = 0 if code == 5 else code
     elif ci:
         print(f"PostgreSQL kan ikke nås ({POSTGRESQL_URL}): {problem}", file=sys.stderr)

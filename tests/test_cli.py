@@ -56,3 +56,71 @@ def test_a_yaml_syntax_error_names_the_line(tmp_path, capsys):
 def test_unknown_scenario_is_refused(capsys, tmp_path):
     assert main(["demo", "--scenario", "ukendt", "--out", str(tmp_path)]) == 2
     assert "Ukendt scenarie 'ukendt'. Kendte: skyderi" in capsys.readouterr().err
+
+
+def _every_parser(parser):
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _every_parser(child)
+
+
+def test_every_option_of_every_subcommand_has_help():
+    import argparse
+
+    from bot.cli import parser
+
+    missing = []
+    for each in _every_parser(parser()):
+        for action in each._actions:
+            if isinstance(action, argparse._SubParsersAction):  # each subcommand's own line
+                missing += [f"{each.prog} {c.dest}" for c in action._choices_actions if not c.help]
+            elif not action.help:
+                missing.append(f"{each.prog} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+
+
+def test_version_names_the_installed_distribution(capsys):
+    from importlib.metadata import version
+
+    import pytest
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.strip() == f"beredskab {version('ssp-beredskab')}"
+
+
+def test_the_help_lists_the_scenarios_the_demo_knows(capsys):
+    from bot.cli import SCENARIO_NAMES, parser
+    from bot.demo import SCENARIOS
+
+    assert tuple(SCENARIOS) == SCENARIO_NAMES
+    demo = next(p for p in _every_parser(parser()) if p.prog.endswith(" demo"))
+    assert "skyderi" in demo.format_help()
+
+
+def test_demo_mode_without_the_emulator_says_what_to_install(monkeypatch, capsys):
+    import bot.cli as cli
+
+    real = cli.find_spec
+    monkeypatch.setattr(cli, "find_spec", lambda name: None if name == "aiosmtpd" else real(name))
+    assert main(["serve", "--demo"]) == 2
+    assert main(["demo", "--scenario", "skyderi", "--out", "x"]) == 2
+    error = capsys.readouterr().err
+    assert "mangler: aiosmtpd" in error and "pip install 'ssp-beredskab[demo]'" in error
+
+
+def test_db_upgrade_makes_the_folder_of_the_sqlite_file(tmp_path, monkeypatch, capsys):
+    """A fresh machine has no var/: the migration makes it (it used to stop with 'unable to
+    open database file')."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BEREDSKAB_DATABASE_URL", raising=False)
+    assert main(["db", "upgrade"]) == 0
+    assert (tmp_path / "var" / "beredskab.db").is_file()
+    nested = tmp_path / "a" / "b" / "c.db"
+    assert main(["db", "upgrade", "--database-url", f"sqlite:///{nested}"]) == 0
+    assert nested.is_file()

@@ -21,9 +21,10 @@ from fpdf import FPDF, FontFace
 from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateError,
                     TemplateSyntaxError, select_autoescape)
 
+from beredskab_templates import folder as templates_folder
 from handleplaner.clock import dansk, local
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATES = templates_folder()
 TEMPLATE = "plans/document.html.j2"
 
 FULD = "fuld"

@@ -28,14 +28,15 @@ import yaml
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from beredskab_templates import folder as templates_folder
+from beredskab_templates import label as template_label
 from handleplaner.directory._yaml import Located, load_located
 from handleplaner.directory.file import _YAML_PROBLEMS
 from handleplaner.incidents.kinds import INCIDENT_TYPES
 
 from .measures import AUTHORITIES, MEASURE_TYPES, USUAL_OWNER
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATE_DIRECTORY = REPO / "templates" / "plans"
+TEMPLATE_DIRECTORY = templates_folder() / "plans"
 
 PLAN_KINDS: dict[str, str] = {
     "handleplan": "Handleplan (akut hændelse)",
@@ -263,12 +264,12 @@ def load_plan_templates(directory: Path = TEMPLATE_DIRECTORY, *,
 def _read_plan_templates(directory: Path, names: frozenset | None) -> dict[str, PlanTemplate]:
     if not directory.is_dir():
         raise PlanTemplateError([PlanTemplateProblem(
-            _label(directory), None, "", "mappen med planskabeloner findes ikke")])
+            template_label(directory), None, "", "mappen med planskabeloner findes ikke")])
     problems: list[PlanTemplateProblem] = []
     templates: dict[str, PlanTemplate] = {}
     first_file: dict[str, tuple[str, int | None]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        label = _label(path)
+        label = template_label(path)
         checker = _Checker(path, label, names)
         template = checker.run()
         if template is not None and template.code in first_file:
@@ -294,13 +295,6 @@ def templates_for_incident_type(templates: Mapping[str, PlanTemplate] | Iterable
     fitting = [t for t in items if incident_type in t.incident_types]
     return sorted(fitting, key=lambda t: (t.plan_kind != "handleplan",
                                           t.incident_types.index(incident_type), t.code))
-
-
-def _label(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(REPO).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _field_name(path: tuple) -> str:
@@ -705,7 +699,7 @@ def render_plan_template(template: PlanTemplate, facts: Mapping[str, Any]) -> Re
     runtime error, a syntax error in a hand-made template) raises ``PlanTemplateError`` naming
     the file, the line and the field, with all problems found.
     """
-    label = _label(template.source)
+    label = template_label(template.source)
     context = dict(facts)
     problems: list[PlanTemplateProblem] = []
 

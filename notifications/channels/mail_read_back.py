@@ -6,8 +6,10 @@ the worker lists the Sent Items with that property's value before sending again
 (``mailFolders/sentitems/messages`` with ``$filter=singleValueExtendedProperties/Any(...)``) and
 sends only to the recipients no saved copy names (in To, Cc or Bcc).
 
-Permission (application): Mail.ReadBasic.All or Mail.Read, limited like Mail.Send to the
-function mailbox by an Exchange Online application access policy.
+Permission (application): Mail.Read, limited like Mail.Send to the function mailbox by an
+Exchange Online application access policy. Mail.ReadBasic.All is not enough: it reads no
+extended properties, and filtering on one needs Mail.Read (Graph, "Get
+singleValueLegacyExtendedProperty", permissions).
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ class ReadBack(Protocol):
         """Person id -> Microsoft's id of what arrived, for the recipients who have the alert."""
 
 
-def graph_time(moment: datetime) -> str:
-    """A moment SLACK before ``moment``, as Graph's filters take it (UTC, seconds)."""
-    moment = moment.replace(tzinfo=moment.tzinfo or timezone.utc) - SLACK
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def look_back_to(moment: datetime) -> datetime:
+    """How far back to look for what a delivery queued at ``moment`` may have left: SLACK
+    earlier, in UTC (a naive moment is taken as UTC, as the database gives it back)."""
+    return (moment.replace(tzinfo=moment.tzinfo or timezone.utc) - SLACK).astimezone(timezone.utc)

@@ -5,10 +5,24 @@ a lost machine, a lease that ran out), Teams may have posted the card although n
 written down; sending again would alert the person twice. So before a Teams delivery whose
 earlier claim ran out unanswered is sent again, the worker looks in the chat between the person
 and the bot: ``users/{id}/teamwork/installedApps`` (our bot's installation),
-``.../installedApps/{id}/chat`` (the chat) and ``chats/{id}/messages`` since the delivery was
-queued, newest first. Every card the worker posts carries the element id ``varsel-<alert id>``
+``.../installedApps/{id}/chat`` (the chat) and ``chats/{id}/messages`` posted since the delivery
+was queued. Every card the worker posts carries the element id ``varsel-<alert id>``
 (``read_back.card_marker``: templates/teams/*.json.j2 and the meeting card); if one is there,
 the delivery is written down as sent.
+
+How the messages are asked for follows "List messages in a chat"
+(https://learn.microsoft.com/en-us/graph/api/chat-list-messages, "Optional query parameters"):
+``$orderby`` only descending on ``lastModifiedDateTime`` or ``createdDateTime``; ``$filter`` only
+``lastModifiedDateTime`` with ``gt``/``lt`` and ``createdDateTime`` with ``lt``, applied only
+together with ``$orderby`` on the same property (otherwise ignored); ``$top`` at most 50. "Posted
+since" is a bound on ``createdDateTime`` from below, which Graph does not filter (``gt`` is
+refused with 400). A ``lastModifiedDateTime gt`` filter would be taken, but it answers another
+question: it also returns every older card changed since (a card is replaced in place when it is
+acknowledged, and a follow-up redraws the earlier card), and it leans on when Teams counts a
+message as modified. So the chat is read newest first by ``createdDateTime desc``, without a
+filter, 50 a page, and the reading stops at the first message posted before the delivery was
+queued (less ``read_back.SLACK`` for clocks that differ): exactly the messages posted since,
+using only the order the page promises.
 
 Permissions (application): TeamsAppInstallation.ReadForUser.All and Chat.Read.All.
 """
@@ -16,7 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Sequence
 
 import httpx
@@ -30,7 +44,7 @@ from msgraph.generated.users.item.teamwork.installed_apps.installed_apps_request
 
 from ..tokens import TokenError
 from .base import Recipient
-from .read_back import ReadBackFailed, card_marker, graph_time
+from .read_back import ReadBackFailed, card_marker, look_back_to
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +118,16 @@ class TeamsChatReadBack:
     async def _card_in_chat(self, chat_id: str, alert_id: int, since: datetime) -> str | None:
         messages = self._client.chats.by_chat_id(chat_id).messages
         query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
-            top=PAGE, orderby=["createdDateTime desc"],
-            filter=f"createdDateTime gt {graph_time(since)}")
+            top=PAGE, orderby=["createdDateTime desc"])
+        bound = look_back_to(since)
         page = await messages.get(request_configuration=RequestConfiguration(query_parameters=query))
         for _ in range(MAX_PAGES):
             if page is None:
                 return None
             for message in page.value or []:
+                posted = message.created_date_time
+                if posted is not None and posted.astimezone(timezone.utc) < bound:
+                    return None  # newest first: everything from here on is older
                 for attachment in message.attachments or []:
                     if attachment.content_type == ADAPTIVE_CARD and carries_alert(attachment.content, alert_id):
                         return message.id

@@ -1,6 +1,6 @@
 """Graph's view of the bot's personal chats in the emulator: the bot's installation for a user,
 the chat between them, and its messages newest first, with the card as a JSON string, pages of
-`$top`, a `$filter` on the time, and the permissions Graph asks for (403 without them)."""
+`$top`, a `$filter` on the time of the last change, and the permissions Graph asks for (403 without them)."""
 
 from __future__ import annotations
 
@@ -55,11 +55,13 @@ async def test_the_chats_messages_come_newest_first_in_pages_with_the_card_as_js
 
 
 async def test_a_time_filter_keeps_only_later_messages(m365):
+    # Graph filters chat messages by lastModifiedDateTime gt/lt, with $orderby on the same property.
     chat_id = await chat_with_cards(m365, 2)
     graph = await m365.graph_headers()
-    later = await m365.client.get(f"/v1.0/chats/{chat_id}/messages?$filter=createdDateTime gt 2999-01-01T00:00:00Z", headers=graph)
+    since = "$orderby=lastModifiedDateTime desc&$filter=lastModifiedDateTime gt"
+    later = await m365.client.get(f"/v1.0/chats/{chat_id}/messages?{since} 2999-01-01T00:00:00Z", headers=graph)
     assert (await later.json())["value"] == []
-    earlier = await m365.client.get(f"/v1.0/chats/{chat_id}/messages?$filter=createdDateTime gt 2000-01-01T00:00:00Z", headers=graph)
+    earlier = await m365.client.get(f"/v1.0/chats/{chat_id}/messages?{since} 2000-01-01T00:00:00Z", headers=graph)
     assert len((await earlier.json())["value"]) == 2
     wrong = await m365.client.get(f"/v1.0/chats/{chat_id}/messages?$filter=subject eq 'x'", headers=graph)
     assert wrong.status == 400

@@ -57,6 +57,14 @@ async def test_call_change_cancel_and_the_deputy_of_an_absent_authority(service)
                                      json={"starts_at": later})).json()
     assert moved["sequence"] == 1
     assert any(r["method"] == "PATCH" for r in emulator.requests if r["api"] == "graph")
+    # The new body keeps Outlook's Teams meeting blob, so the meeting stays online with the same
+    # join link (Graph, "Update event": body property and online meetings).
+    (organized,) = [e for events in emulator.calendars.values() for e in events
+                    if e["id"] == _graph_id(service, meeting["id"])]
+    assert organized["isOnlineMeeting"] is True
+    assert organized["onlineMeeting"]["joinUrl"] == meeting["join_url"]
+    assert 'class="me-email-headline"' in organized["body"]["content"]
+    assert organized["body"]["content"].count("ssp-beredskab-indkaldelse") == 1
     ics = icalendar.Calendar.from_ical(await (await client.get(
         f"/api/meetings/{meeting['id']}/invitation.ics", headers=headers)).read())
     (event,) = list(ics.walk("VEVENT"))
