@@ -108,8 +108,11 @@ wheel_version=$(basename "$wheel" | cut -d- -f2)
 say "hjul: $(basename "$wheel")"
 # The dependencies' wheels, for an offline build: the production set goes into the build
 # context, the demo extra's into a folder of its own for the exported file system.
-step dependencies "$PYTHON" -m pip wheel --wheel-dir "$work/context/dist" "$wheel"
-step demo-dependencies "$PYTHON" -m pip wheel --wheel-dir "$work/demo-wheels" "$wheel[demo]"
+cp "$REPO/constraints.txt" "$work/context/constraints.txt"
+step dependencies "$PYTHON" -m pip wheel --constraint "$REPO/constraints.txt" \
+  --wheel-dir "$work/context/dist" "$wheel"
+step demo-dependencies "$PYTHON" -m pip wheel --constraint "$REPO/constraints.txt" \
+  --wheel-dir "$work/demo-wheels" "$wheel[demo]"
 
 # --- 2. the local base: Debian bookworm with python3 and python3-venv -----------------------
 if [ ! -s "$BASE_TAR" ]; then
@@ -129,7 +132,8 @@ if ! podman_ image exists "$BASE_IMAGE"; then
 fi
 
 # --- 3. the image -------------------------------------------------------------------------
-step build podman_ build --isolation chroot --format docker \
+# --layers=false: one layer per stage; with vfs every layer is a full copy of the file system.
+step build podman_ build --isolation chroot --format docker --layers=false \
   --build-arg BASE="$BASE_IMAGE" \
   --build-arg PIP_OPTIONS="--no-index --find-links /tmp/dist" \
   -f "$REPO/Containerfile" -t "$IMAGE" "$work/context"
@@ -185,10 +189,11 @@ say "beredskab --version: $printed"
 
 # --- 6. the demo, as the image's user from an empty folder --------------------------------
 mkdir -p "$root/tmp/wheels"
-cp "$work"/demo-wheels/*.whl "$root/tmp/wheels/"
+cp "$work"/demo-wheels/*.whl "$REPO/constraints.txt" "$root/tmp/wheels/"
 step demo-extra chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
   /opt/beredskab/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir \
-  --disable-pip-version-check "/tmp/wheels/$(basename "$wheel")[demo]"
+  --disable-pip-version-check --constraint /tmp/wheels/constraints.txt \
+  "/tmp/wheels/$(basename "$wheel")[demo]"
 rm -rf "$root/tmp/wheels"
 mkdir "$root/tmp/demo-run"
 chown "$USER_ID:$USER_ID" "$root/tmp/demo-run"
