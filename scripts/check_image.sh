@@ -17,10 +17,11 @@
 #   - the package indexes: a Debian mirror for debootstrap (DEBIAN_MIRROR, default
 #     http://deb.debian.org/debian) and the Python package index for the dependencies' wheels.
 #
-# Takes about 5-10 minutes on 2 cores the first time (the Debian base is made with debootstrap
-# and cached in var/image-base/), about 3-6 minutes after that; the image itself is built with
-# the vfs storage driver, which copies every layer in full. Podman's storage for this check is
-# kept apart in var/image-store/ (delete it to start over); it needs a few GB of disk.
+# Takes about 5 minutes of CPU time; on a busy 2-core machine 15 minutes or more (the vfs
+# storage driver copies and deletes every layer in full). The first run also makes the Debian
+# base with debootstrap (about a minute) and caches it in var/image-base/. Podman's storage for
+# this check is kept apart in var/image-store/ (delete it to start over); it needs a few GB of
+# disk while it runs.
 #
 # How the image is built here: the wheels of the project and of all its dependencies are
 # collected on this machine first (with this machine's pip and its configuration) and the image
@@ -81,10 +82,18 @@ podman_() { podman --root "$STORE/root" --runroot "$STORE/run" --storage-driver 
 cleanup() {
   local status=$?
   local i
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[$i]}" 2>/dev/null || true; done
+  local still_mounted=""
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null \
+      || still_mounted="${mounted[$i]}"
+  done
   if [ -n "$container" ]; then podman_ rm -f "$container" >/dev/null 2>&1 || true; fi
   if [ "${KEEP_IMAGE:-}" != 1 ]; then podman_ rmi -f "$IMAGE" >/dev/null 2>&1 || true; fi
-  if [ -n "$work" ]; then rm -rf "$work"; fi
+  if [ -n "$still_mounted" ]; then
+    say "$still_mounted er stadig monteret; $work er ikke slettet"
+  elif [ -n "$work" ]; then
+    rm -rf --one-file-system "$work"
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -164,11 +173,16 @@ rm -f "$work/image.tar"
 owner=$(stat -c %u "$root/var/lib/beredskab")
 [ "$owner" = "$USER_ID" ] || fail "/var/lib/beredskab ejes af $owner, ikke $USER_ID"
 
-# What a container would have: /proc, /dev and a writable /tmp.
+# What a container would have: /proc, the basic devices and a writable /tmp (the devices are
+# made, not bound from the host, so that nothing of the host is inside the tree).
 mkdir -p "$root/proc" "$root/dev" "$root/tmp"
 chmod 1777 "$root/tmp"
+for device in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9"; do
+  set -- $device
+  rm -f "$root/dev/$1"
+  mknod -m 666 "$root/dev/$1" c "$2" "$3" || fail "kan ikke lave /dev/$1"
+done
 mount -t proc proc "$root/proc" && mounted+=("$root/proc") || fail "kan ikke montere /proc"
-mount --bind /dev "$root/dev" && mounted+=("$root/dev") || fail "kan ikke montere /dev"
 
 # Run a command in the image as its user, with the image's environment only.
 as_user() {
