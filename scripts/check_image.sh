@@ -17,7 +17,7 @@
 #   - the package indexes: a Debian mirror for debootstrap (DEBIAN_MIRROR, default
 #     http://deb.debian.org/debian) and the Python package index for the dependencies' wheels.
 #
-# Takes about 5 minutes of CPU time; on a busy 2-core machine 15 minutes or more (the vfs
+# Takes about 5 minutes of CPU time; 7-15 minutes on a busy 2-core machine (the vfs
 # storage driver copies and deletes every layer in full). The first run also makes the Debian
 # base with debootstrap (about a minute) and caches it in var/image-base/. Podman's storage for
 # this check is kept apart in var/image-store/ (delete it to start over); it needs a few GB of
