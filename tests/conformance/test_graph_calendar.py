@@ -240,3 +240,30 @@ async def test_the_service_reads_the_answers_back(graph):
     await graph.client.post(f"/_emulator/events/{event_id}/respond",
                             json={"address": "anna@kk.example", "response": "declined"})
     assert await calendar.responses(event_id) == {"anna@kk.example": "declined", "bo@kk.example": "none"}
+
+
+# POST /users/{id}/calendar/events ---------------------------------------------------------------
+
+async def test_an_event_created_in_the_default_calendar_is_the_same_event(graph):
+    """user-post-events, "HTTP request": `POST /users/{id | userPrincipalName}/calendar/events`
+    creates the event in the user's default calendar, as `POST /users/{id}/events` does;
+    "Response": 201 Created and the event. It is then read at `/users/{id}/events/{id}`."""
+    headers = await graph.headers()
+    response = await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=meeting(), headers=headers)
+    assert response.status == 201
+    created = await response.json()
+    assert created["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/l/meetup-join/")
+    read = await graph.client.get(f"{EVENTS}/{created['id']}", headers=headers)
+    assert read.status == 200 and (await read.json())["subject"] == "Beredskabsmøde"
+
+
+async def test_the_default_calendar_needs_calendars_read_write_and_a_valid_event(graph):
+    """user-post-events, "Permissions": Application Calendars.ReadWrite (403 without it);
+    resources/event: `attendees[].type` is required, optional or resource, else 400."""
+    headers = await graph.headers()
+    bad = meeting(attendees=[{"emailAddress": {"address": "anna@kk.example"}, "type": "vigtig"}])
+    await graph_error(await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=bad, headers=headers), 400)
+    graph.grant("Mail.Send", "Calendars.Read")
+    response = await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=meeting(),
+                                       headers=await graph.headers())
+    await graph_error(response, 403, "ErrorAccessDenied")

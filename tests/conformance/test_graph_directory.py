@@ -175,3 +175,16 @@ async def test_over_the_identity_limit_is_429_with_retry_after(entra):
     assert int(response.headers["Retry-After"]) > 0
     with pytest.raises(GraphReadError, match="429"):
         await read_group_members(entra.sdk(), [GROUP])
+
+
+async def test_the_user_cast_of_transitive_members_lists_nested_users_only(entra):
+    """group-list-transitivemembers, "Optional query parameters": "OData cast is also enabled, for
+    example, you can cast to get just the transitive members that are users"
+    (`/groups/{id}/transitiveMembers/microsoft.graph.user`); the nested group's users are in it,
+    the nested group itself is not; $select and $top apply as on the uncast list."""
+    response = await members(entra, "?$select=displayName&$top=999", suffix="transitiveMembers/microsoft.graph.user")
+    assert response.status == 200
+    value = (await response.json())["value"]
+    assert {m["@odata.type"] for m in value} == {"#microsoft.graph.user"}
+    assert len(value) == 7 and all(set(m) == {"@odata.type", "id", "displayName"} for m in value)
+    await graph_error(await members(entra, "?$top=1000", suffix="transitiveMembers/microsoft.graph.user"), 400)
