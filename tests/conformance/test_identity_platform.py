@@ -402,3 +402,15 @@ async def test_the_id_token_is_signed_by_a_key_in_the_jwks_uri_document(entra):
     tampered = body["id_token"][:-4] + ("AAAA" if not body["id_token"].endswith("AAAA") else "BBBB")
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(tampered, jwt.PyJWK(key).key, algorithms=["RS256"], audience=entra.app_id)
+
+
+@pytest.mark.parametrize("document", ["v2.0/.well-known/openid-configuration", "discovery/v2.0/keys"])
+async def test_an_unknown_tenant_has_no_discovery_document_nor_keys(entra, document):
+    """Error codes reference (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes,
+    "AADSTS error codes"): AADSTS90002 InvalidTenantName, "The tenant name wasn't found in the data
+    store". Neither the OpenID configuration nor the signing keys of a tenant that does not exist
+    are served (400 `invalid_tenant`), so a wrong tenant id fails at once, not at token validation."""
+    response = await entra.client.get(f"/3f8a7c3e-0000-4000-8000-00000000dead/{document}")
+    assert response.status == 400
+    body = await response.json()
+    assert body["error"] == "invalid_tenant" and body["error_description"].startswith("AADSTS90002:")
