@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from .card_html import esc
+from .event_select import SelectRejected, select_view, selected_names
 from .graph_routes import authorize, count_request
 from .http_common import emulator_of, graph_error, note, read_json
 from .graph_routes import access_denied, lacks
@@ -568,8 +569,12 @@ async def get_event(request: web.Request) -> web.Response:
     zone = prefer.group(1) if prefer else "UTC"
     try:
         view = graph_view(event, zone=zone, context=_context(request))
+        if "$select" in request.query:
+            view = select_view(view, selected_names(request.query["$select"]))
     except EventRejected as exc:
         return graph_error(request, 400, exc.code, exc.message)
+    except SelectRejected as exc:
+        return graph_error(request, 400, exc.code, str(exc))
     headers = {"Preference-Applied": f'outlook.timezone="{zone}"'} if prefer else None
     return web.json_response(view, headers=headers)
 

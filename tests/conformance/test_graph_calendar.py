@@ -267,3 +267,30 @@ async def test_the_default_calendar_needs_calendars_read_write_and_a_valid_event
     response = await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=meeting(),
                                        headers=await graph.headers())
     await graph_error(response, 403, "ErrorAccessDenied")
+
+
+# $select on GET /users/{id}/events/{id} ----------------------------------------------------------
+
+async def test_get_with_select_answers_only_the_named_properties(graph):
+    """event-get, "Optional query parameters": the method supports OData query parameters, $select
+    among them (query-parameters, "select parameter": "returns only the properties named", with
+    `id`). The service reads `body,isOnlineMeeting` before an update."""
+    headers = await graph.headers()
+    created = await (await graph.client.post(EVENTS, json=meeting(), headers=headers)).json()
+    response = await graph.client.get(f"{EVENTS}/{created['id']}", params={"$select": "body,isOnlineMeeting"},
+                                      headers=headers)
+    assert response.status == 200
+    body = await response.json()
+    assert {k for k in body if not k.startswith("@odata.")} == {"id", "body", "isOnlineMeeting"}
+    assert body["isOnlineMeeting"] is True and body["body"]["contentType"].lower() == "html"
+
+
+async def test_get_with_select_of_a_property_events_do_not_have_is_400(graph):
+    """resources/event lists the event's properties; query-parameters, $select: a name the type does
+    not have is refused with 400 (Graph's error shape), not ignored."""
+    headers = await graph.headers()
+    created = await (await graph.client.post(EVENTS, json=meeting(), headers=headers)).json()
+    response = await graph.client.get(f"{EVENTS}/{created['id']}", params={"$select": "subject,mødelokale"},
+                                      headers=headers)
+    error = await graph_error(response, 400)
+    assert "mødelokale" in error["message"]
