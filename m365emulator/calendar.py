@@ -28,13 +28,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from .card_html import esc
-from .event_select import SelectRejected, select_view, selected_names
+from .event_select import EVENT_PROPERTIES, SelectRejected, select_view, selected_names
 from .graph_routes import authorize, count_request
 from .http_common import emulator_of, graph_error, note, read_json
 from .graph_routes import access_denied, lacks
 from .mail import ADDRESS, field_of
 from .meeting_blob import keeps_blob, with_blob
 from .page_html import page
+from .payload_names import UnknownName, check_properties
 from .quotas import MAIL_RECIPIENTS_PER_MESSAGE
 from .state import Emulator
 from .teams_activities import COPENHAGEN
@@ -226,6 +227,10 @@ def read_event(payload: object, emulator: Emulator, *, new: bool) -> dict:
     """The properties given in a POST (all that are needed) or a PATCH (those to change)."""
     if not isinstance(payload, dict):
         raise EventRejected("BadRequest", "Empty Payload. JSON content expected.")
+    try:
+        check_properties(payload, EVENT_PROPERTIES, "microsoft.graph.event")
+    except UnknownName as exc:
+        raise EventRejected(exc.code, str(exc)) from None
     present = {name for name in CHANGEABLE if field_of(payload, name) is not None}
     if new:
         for name in ("subject", "start", "end"):

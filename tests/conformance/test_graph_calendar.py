@@ -294,3 +294,45 @@ async def test_get_with_select_of_a_property_events_do_not_have_is_400(graph):
                                       headers=headers)
     error = await graph_error(response, 400)
     assert "mødelokale" in error["message"]
+
+
+# Names in an event body ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+async def test_a_property_events_do_not_have_is_400_request_body_read(graph, method):
+    """resources/event, "Properties": the event type is not open; user-post-events and event-update
+    take an event's properties, and a name the type does not list is 400 RequestBodyRead
+    ("The property '...' does not exist on type 'microsoft.graph.event'"); nothing is changed."""
+    headers = await graph.headers()
+    created = await (await graph.client.post(EVENTS, json=meeting(), headers=headers)).json()
+    if method == "post":
+        response = await graph.client.post(EVENTS, json=meeting(meetingRoom="Rådhuset"), headers=headers)
+    else:
+        response = await graph.client.patch(f"{EVENTS}/{created['id']}", json={"subject": "Ny", "meetingRoom": "Rådhuset"},
+                                            headers=headers)
+    error = await graph_error(response, 400, "RequestBodyRead")
+    assert "'meetingRoom'" in error["message"] and "microsoft.graph.event" in error["message"]
+    stored = await (await graph.client.get(f"{EVENTS}/{created['id']}", headers=headers)).json()
+    assert stored["subject"] == "Beredskabsmøde"
+    assert len(graph.emulator.calendars[SENDER]) == 1
+
+
+async def test_the_services_update_sends_only_properties_events_have(graph):
+    """resources/event, "Properties" (the type is not open, see above) and event-update, "Request
+    body": "only provide the values for properties that should be updated". The service's PATCH
+    carries no `transactionId` (set once, at creation) under any name, and when the current body is
+    not the service's to change (no block of ours) no `body` at all, so the meeting blob stays."""
+    calendar = MeetingCalendar(graph.sdk(), SENDER)
+    event_id, join = await calendar.create(service_event())
+    headers = await graph.headers()
+    # The organizer edits the text in Outlook: the body keeps the meeting but loses our block.
+    event = graph.emulator.calendars[SENDER][0]
+    event["body"]["content"] = event["body"]["content"].replace('class="ssp-beredskab-indkaldelse"', 'class="andet"')
+    await calendar.update(event_id, service_event("<p>Mødet er flyttet</p>", hour=12))
+    patch = [r for r in graph.emulator.log.select("graph") if r["method"] == "PATCH"][-1]
+    assert patch["status"] == 200
+    sent = {k.lower() for k in patch["body"]}
+    assert "body" not in sent and not {"transactionid", "transaction_id"} & sent
+    stored = await (await graph.client.get(f"{EVENTS}/{event_id}", headers=headers)).json()
+    assert stored["isOnlineMeeting"] is True and stored["onlineMeeting"]["joinUrl"] == join
+    assert stored["start"]["dateTime"].startswith("2026-03-02T12:00:00")

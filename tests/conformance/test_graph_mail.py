@@ -394,3 +394,28 @@ async def test_a_mailboxs_messages_need_a_mail_read_permission(graph):
     graph.grant("Mail.ReadBasic.All")
     response = await graph.client.get("/v1.0/users/anna@kk.example/messages", headers=await graph.headers())
     assert response.status == 200
+
+
+# Names in a sendMail body ----------------------------------------------------------------------
+
+async def test_a_parameter_send_mail_does_not_take_is_400_request_body_read(graph):
+    """user-sendmail, "Request body": the parameters are `message` (required) and
+    `saveToSentItems`; another name is refused with 400 RequestBodyRead, and nothing is sent."""
+    body = {**mail("anna@kk.example"), "sendLater": True}
+    error = await graph_error(await graph.client.post(SEND, json=body, headers=await graph.headers()), 400,
+                              "RequestBodyRead")
+    assert "sendLater" in error["message"]
+    assert graph.emulator.mailboxes == {}
+
+
+async def test_a_property_messages_do_not_have_is_400_request_body_read(graph):
+    """resources/message, "Properties": the message type is not open; a property it does not list
+    is 400 RequestBodyRead ("The property '...' does not exist on type 'microsoft.graph.message'"),
+    whatever the case of the names the type does list (msgraph-sdk writes `Message`)."""
+    body = mail("anna@kk.example")
+    body["message"]["priority"] = "high"
+    error = await graph_error(await graph.client.post(SEND, json=body, headers=await graph.headers()), 400,
+                              "RequestBodyRead")
+    assert "'priority'" in error["message"] and "microsoft.graph.message" in error["message"]
+    cased = {"Message": {**mail("anna@kk.example")["message"], "Subject": "Varsel"}, "SaveToSentItems": False}
+    assert (await graph.client.post(SEND, json=cased, headers=await graph.headers())).status == 202
