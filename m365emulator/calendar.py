@@ -28,12 +28,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from .card_html import esc
+from .event_select import EVENT_PROPERTIES, SelectRejected, select_view, selected_names
 from .graph_routes import authorize, count_request
 from .http_common import emulator_of, graph_error, note, read_json
 from .graph_routes import access_denied, lacks
 from .mail import ADDRESS, field_of
 from .meeting_blob import keeps_blob, with_blob
 from .page_html import page
+from .payload_names import UnknownName, check_properties
 from .quotas import MAIL_RECIPIENTS_PER_MESSAGE
 from .state import Emulator
 from .teams_activities import COPENHAGEN
@@ -225,6 +227,10 @@ def read_event(payload: object, emulator: Emulator, *, new: bool) -> dict:
     """The properties given in a POST (all that are needed) or a PATCH (those to change)."""
     if not isinstance(payload, dict):
         raise EventRejected("BadRequest", "Empty Payload. JSON content expected.")
+    try:
+        check_properties(payload, EVENT_PROPERTIES, "microsoft.graph.event")
+    except UnknownName as exc:
+        raise EventRejected(exc.code, str(exc)) from None
     present = {name for name in CHANGEABLE if field_of(payload, name) is not None}
     if new:
         for name in ("subject", "start", "end"):
@@ -568,8 +574,12 @@ async def get_event(request: web.Request) -> web.Response:
     zone = prefer.group(1) if prefer else "UTC"
     try:
         view = graph_view(event, zone=zone, context=_context(request))
+        if "$select" in request.query:
+            view = select_view(view, selected_names(request.query["$select"]))
     except EventRejected as exc:
         return graph_error(request, 400, exc.code, exc.message)
+    except SelectRejected as exc:
+        return graph_error(request, 400, exc.code, str(exc))
     headers = {"Preference-Applied": f'outlook.timezone="{zone}"'} if prefer else None
     return web.json_response(view, headers=headers)
 

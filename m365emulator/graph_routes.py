@@ -9,8 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .http_common import emulator_of, graph_error, note, read_json
-from .mail import MailRejected, graph_message, graph_recipients, parse_mime_mail, parse_send_mail
-from .mail_query import QueryRejected, ordered, parse_query, shaped
+from .mail import MailRejected, field_of, graph_message, graph_recipients, parse_mime_mail, parse_send_mail
+from .mail_query import MESSAGE_PROPERTIES, QueryRejected, ordered, parse_query, shaped
+from .payload_names import UnknownName, check_parameters, check_properties
 from .tokens import GRAPH_APP_ID, GRAPH_RESOURCE, TokenRejected, app_id_of
 
 routes = web.RouteTableDef()
@@ -61,6 +62,18 @@ def access_denied(request: web.Request) -> web.Response:
     return graph_error(request, 403, "ErrorAccessDenied", ACCESS_DENIED)
 
 
+SEND_MAIL_PARAMETERS = ("message", "saveToSentItems")
+
+
+def _check_names(payload: object) -> None:
+    """UnknownName for a sendMail parameter, or a message property, Graph does not define."""
+    if isinstance(payload, dict):
+        check_parameters(payload, SEND_MAIL_PARAMETERS, "sendMail")
+        message = field_of(payload, "message")
+        if isinstance(message, dict):
+            check_properties(message, MESSAGE_PROPERTIES, "microsoft.graph.message")
+
+
 @routes.post("/v1.0/users/{user}/sendMail", name="graph:send_mail")
 async def send_mail(request: web.Request) -> web.Response:
     emulator = emulator_of(request)
@@ -88,9 +101,12 @@ async def send_mail(request: web.Request) -> web.Response:
                     "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is "
                     "of valid JSON format.",
                 )
+            _check_names(payload)
             mail = parse_send_mail(payload)
     except MailRejected as exc:
         return graph_error(request, 400, exc.code, exc.message)
+    except UnknownName as exc:
+        return graph_error(request, 400, exc.code, str(exc))
     note(request, recipients=mail.recipient_count, subject=mail.subject)
     quotas = emulator.quotas
     wait = quotas.acquire(quotas.mail_send_uses(mailbox, mail.recipient_count))

@@ -8,7 +8,10 @@ Directory.Read.All, ...) or 403 Authorization_RequestDenied; users' properties n
 `$skiptoken`; `$select` of user (and group) properties. Each request costs resource units against
 Entra ID's limit per app and tenant (members 3, transitiveMembers 5, one less with `$select`, one
 less with `$top` under 20; at least 1); over the limit the answer is 429 with Retry-After.
-The OData cast `.../members/microsoft.graph.user` lists only the users; `$count=true` adds
+The OData cast `.../members/microsoft.graph.user` lists only the users (`microsoft.graph.group`
+only the groups; the other member types, devices, contacts and service principals, none, as the
+emulator's directory holds none); a cast to a type that cannot be a member is 400
+Request_UnsupportedQuery, as the list-members pages say; `$count=true` adds
 `@odata.count` and, an advanced query, needs the header `ConsistencyLevel: eventual`.
 """
 
@@ -39,6 +42,11 @@ USER_READ_PERMISSIONS = frozenset({"User.Read.All", "User.ReadWrite.All", "Direc
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
 UNSUPPORTED_OPTIONS = ("$filter", "$orderby", "$search", "$expand")
+USER_CAST = "microsoft.graph.user"
+GROUP_CAST = "microsoft.graph.group"
+# The types a group's members can have ("Group membership" in the groups overview).
+MEMBER_CASTS = frozenset({USER_CAST, GROUP_CAST, "microsoft.graph.device", "microsoft.graph.orgContact",
+                          "microsoft.graph.servicePrincipal"})
 
 
 def resource_units(*, transitive: bool, selected: bool, top: int | None) -> int:
@@ -73,7 +81,7 @@ def _counted(request: web.Request) -> bool | web.Response:
     return value.lower() == "true"
 
 
-async def _members(request: web.Request, *, transitive: bool, users_only: bool = False) -> web.Response:
+async def _members(request: web.Request, *, transitive: bool, cast: str | None = None) -> web.Response:
     emulator = emulator_of(request)
     claims = authorize(request)
     if isinstance(claims, web.Response):
@@ -81,6 +89,9 @@ async def _members(request: web.Request, *, transitive: bool, users_only: bool =
     roles = set(claims.get("roles") or [])
     if not roles & MEMBER_READ_PERMISSIONS:
         return graph_error(request, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    if cast is not None and cast not in MEMBER_CASTS:
+        return graph_error(request, 400, "Request_UnsupportedQuery",
+                           f"'{cast}' is not a type the members of a group can have.")
     group_id = request.match_info["group_id"]
     try:
         group_id = str(uuid.UUID(group_id))
@@ -104,13 +115,13 @@ async def _members(request: web.Request, *, transitive: bool, users_only: bool =
     select: list[str] | None = None
     if query.get("$select"):
         select = [name.strip() for name in query["$select"].split(",") if name.strip()]
-        known = USER_PROPERTIES if users_only else (*USER_PROPERTIES, *GROUP_PROPERTIES)
-        kind = "microsoft.graph.user" if users_only else "microsoft.graph.directoryObject"
+        known = {USER_CAST: USER_PROPERTIES, GROUP_CAST: GROUP_PROPERTIES}.get(cast, (*USER_PROPERTIES, *GROUP_PROPERTIES))
+        kind = cast or "microsoft.graph.directoryObject"
         for name in select:
             if name not in known:
                 return _bad_request(request, f"Could not find a property named '{name}' on type '{kind}'.")
     offset = 0
-    scope = f"{group_id}/{'transitive' if transitive else 'direct'}/{'users' if users_only else 'all'}"
+    scope = f"{group_id}/{'transitive' if transitive else 'direct'}/{cast or 'all'}"
     if "$skiptoken" in query:
         found = skip_offset(query["$skiptoken"], scope)
         if found is None:
@@ -144,12 +155,14 @@ async def _members(request: web.Request, *, transitive: bool, users_only: bool =
         return refused
 
     member_ids = directory.members(group_id, transitive=transitive)
-    if users_only:
-        member_ids = [m for m in member_ids if m in directory.users]
+    if cast is not None:
+        member_ids = [m for m in member_ids
+                      if (cast == USER_CAST and m in directory.users) or (cast == GROUP_CAST and directory.has_group(m))]
     size = min(top or DEFAULT_PAGE, max(1, emulator.config.members_page_size))
     page = member_ids[offset : offset + size]
     access = _user_access(roles)
-    body: dict = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#{'users' if users_only else 'directoryObjects'}"}
+    collection = {USER_CAST: "users", GROUP_CAST: "groups"}.get(cast, "directoryObjects")
+    body: dict = {"@odata.context": f"{emulator.base_url}/v1.0/$metadata#{collection}"}
     if counted:
         body["@odata.count"] = len(member_ids)
     body["value"] = [directory.graph_object(member_id, select, user_access=access) for member_id in page]
@@ -171,9 +184,16 @@ async def group_transitive_members(request: web.Request) -> web.Response:
 
 @routes.get("/v1.0/groups/{group_id}/members/microsoft.graph.user", name="graph:group_member_users")
 async def group_member_users(request: web.Request) -> web.Response:
-    return await _members(request, transitive=False, users_only=True)
+    return await _members(request, transitive=False, cast=USER_CAST)
 
 
 @routes.get("/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user", name="graph:group_transitive_users")
 async def group_transitive_users(request: web.Request) -> web.Response:
-    return await _members(request, transitive=True, users_only=True)
+    return await _members(request, transitive=True, cast=USER_CAST)
+
+
+@routes.get("/v1.0/groups/{group_id}/{relation:members|transitiveMembers}/{cast}", name="graph:group_members_cast")
+async def group_members_cast(request: web.Request) -> web.Response:
+    """Another OData cast of the members: a member type lists its own; any other type is 400."""
+    return await _members(request, transitive=request.match_info["relation"] == "transitiveMembers",
+                          cast=request.match_info["cast"])

@@ -52,9 +52,7 @@ async def entra_openid_configuration(request: web.Request) -> web.Response:
     tenant = request.match_info["tenant"]
     tenant_id = emulator.tenant_id_for(tenant)
     if tenant_id is None:
-        return web.json_response(
-            {"error": "invalid_tenant", "error_description": f"AADSTS90002: Tenant '{tenant}' not found."}, status=400
-        )
+        return _tenant_not_found(tenant)
     base = emulator.base_url
     return web.json_response(
         {
@@ -75,5 +73,16 @@ async def entra_openid_configuration(request: web.Request) -> web.Response:
 @routes.get("/{tenant}/discovery/v2.0/keys")
 async def entra_keys(request: web.Request) -> web.Response:
     emulator = emulator_of(request)
-    tenant_id = emulator.tenant_id_for(request.match_info["tenant"]) or emulator.config.tenant_id
+    tenant = request.match_info["tenant"]
+    tenant_id = emulator.tenant_id_for(tenant)
+    if tenant_id is None:
+        return _tenant_not_found(tenant)
     return web.json_response({"keys": [emulator.aad_key.public_jwk(issuer=emulator.issuer_for(tenant_id))]})
+
+
+def _tenant_not_found(tenant: str) -> web.Response:
+    """Entra ID's answer for a tenant it does not know, on every tenant-scoped document
+    (AADSTS90002 InvalidTenantName, in the identity platform's error code reference)."""
+    return web.json_response(
+        {"error": "invalid_tenant", "error_description": f"AADSTS90002: Tenant '{tenant}' not found."}, status=400
+    )

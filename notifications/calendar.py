@@ -9,6 +9,7 @@ update of an online meeting reads the body back and replaces only that block; if
 cannot be found, the body is left as it is."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timezone
 
@@ -96,12 +97,15 @@ class MeetingCalendar:
 
     async def update(self, event_id: str, event: Event) -> None:
         """Change the event; an online meeting's body keeps its meeting blob."""
-        event.transaction_id = None
         item = self._events().by_event_id(event_id)
         try:
-            if event.is_online_meeting and event.body is not None:
-                event.body = await self._body_keeping_blob(item, event.body)
-            await item.patch(event)
+            body = event.body
+            if event.is_online_meeting and body is not None:
+                body = await self._body_keeping_blob(item, body)
+            # A new Event, not assignments: msgraph-sdk sends a field set to None after
+            # construction as null under its Python name (`"transaction_id": null`), which Graph
+            # refuses, and `"body": null` would empty the body, meeting blob and all.
+            await item.patch(dataclasses.replace(event, transaction_id=None, body=body))
         except APIError as error:
             raise CalendarError(f"kalenderen svarede: {error}", error.response_status_code) from error
 

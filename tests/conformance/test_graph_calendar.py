@@ -240,3 +240,99 @@ async def test_the_service_reads_the_answers_back(graph):
     await graph.client.post(f"/_emulator/events/{event_id}/respond",
                             json={"address": "anna@kk.example", "response": "declined"})
     assert await calendar.responses(event_id) == {"anna@kk.example": "declined", "bo@kk.example": "none"}
+
+
+# POST /users/{id}/calendar/events ---------------------------------------------------------------
+
+async def test_an_event_created_in_the_default_calendar_is_the_same_event(graph):
+    """user-post-events, "HTTP request": `POST /users/{id | userPrincipalName}/calendar/events`
+    creates the event in the user's default calendar, as `POST /users/{id}/events` does;
+    "Response": 201 Created and the event. It is then read at `/users/{id}/events/{id}`."""
+    headers = await graph.headers()
+    response = await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=meeting(), headers=headers)
+    assert response.status == 201
+    created = await response.json()
+    assert created["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/l/meetup-join/")
+    read = await graph.client.get(f"{EVENTS}/{created['id']}", headers=headers)
+    assert read.status == 200 and (await read.json())["subject"] == "Beredskabsmøde"
+
+
+async def test_the_default_calendar_needs_calendars_read_write_and_a_valid_event(graph):
+    """user-post-events, "Permissions": Application Calendars.ReadWrite (403 without it);
+    resources/event: `attendees[].type` is required, optional or resource, else 400."""
+    headers = await graph.headers()
+    bad = meeting(attendees=[{"emailAddress": {"address": "anna@kk.example"}, "type": "vigtig"}])
+    await graph_error(await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=bad, headers=headers), 400)
+    graph.grant("Mail.Send", "Calendars.Read")
+    response = await graph.client.post(f"/v1.0/users/{SENDER}/calendar/events", json=meeting(),
+                                       headers=await graph.headers())
+    await graph_error(response, 403, "ErrorAccessDenied")
+
+
+# $select on GET /users/{id}/events/{id} ----------------------------------------------------------
+
+async def test_get_with_select_answers_only_the_named_properties(graph):
+    """event-get, "Optional query parameters": the method supports OData query parameters, $select
+    among them (query-parameters, "select parameter": "returns only the properties named", with
+    `id`). The service reads `body,isOnlineMeeting` before an update."""
+    headers = await graph.headers()
+    created = await (await graph.client.post(EVENTS, json=meeting(), headers=headers)).json()
+    response = await graph.client.get(f"{EVENTS}/{created['id']}", params={"$select": "body,isOnlineMeeting"},
+                                      headers=headers)
+    assert response.status == 200
+    body = await response.json()
+    assert {k for k in body if not k.startswith("@odata.")} == {"id", "body", "isOnlineMeeting"}
+    assert body["isOnlineMeeting"] is True and body["body"]["contentType"].lower() == "html"
+
+
+async def test_get_with_select_of_a_property_events_do_not_have_is_400(graph):
+    """resources/event lists the event's properties; query-parameters, $select: a name the type does
+    not have is refused with 400 (Graph's error shape), not ignored."""
+    headers = await graph.headers()
+    created = await (await graph.client.post(EVENTS, json=meeting(), headers=headers)).json()
+    response = await graph.client.get(f"{EVENTS}/{created['id']}", params={"$select": "subject,mødelokale"},
+                                      headers=headers)
+    error = await graph_error(response, 400)
+    assert "mødelokale" in error["message"]
+
+
+# Names in an event body ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+async def test_a_property_events_do_not_have_is_400_request_body_read(graph, method):
+    """resources/event, "Properties": the event type is not open; user-post-events and event-update
+    take an event's properties, and a name the type does not list is 400 RequestBodyRead
+    ("The property '...' does not exist on type 'microsoft.graph.event'"); nothing is changed."""
+    headers = await graph.headers()
+    created = await (await graph.client.post(EVENTS, json=meeting(), headers=headers)).json()
+    if method == "post":
+        response = await graph.client.post(EVENTS, json=meeting(meetingRoom="Rådhuset"), headers=headers)
+    else:
+        response = await graph.client.patch(f"{EVENTS}/{created['id']}", json={"subject": "Ny", "meetingRoom": "Rådhuset"},
+                                            headers=headers)
+    error = await graph_error(response, 400, "RequestBodyRead")
+    assert "'meetingRoom'" in error["message"] and "microsoft.graph.event" in error["message"]
+    stored = await (await graph.client.get(f"{EVENTS}/{created['id']}", headers=headers)).json()
+    assert stored["subject"] == "Beredskabsmøde"
+    assert len(graph.emulator.calendars[SENDER]) == 1
+
+
+async def test_the_services_update_sends_only_properties_events_have(graph):
+    """resources/event, "Properties" (the type is not open, see above) and event-update, "Request
+    body": "only provide the values for properties that should be updated". The service's PATCH
+    carries no `transactionId` (set once, at creation) under any name, and when the current body is
+    not the service's to change (no block of ours) no `body` at all, so the meeting blob stays."""
+    calendar = MeetingCalendar(graph.sdk(), SENDER)
+    event_id, join = await calendar.create(service_event())
+    headers = await graph.headers()
+    # The organizer edits the text in Outlook: the body keeps the meeting but loses our block.
+    event = graph.emulator.calendars[SENDER][0]
+    event["body"]["content"] = event["body"]["content"].replace('class="ssp-beredskab-indkaldelse"', 'class="andet"')
+    await calendar.update(event_id, service_event("<p>Mødet er flyttet</p>", hour=12))
+    patch = [r for r in graph.emulator.log.select("graph") if r["method"] == "PATCH"][-1]
+    assert patch["status"] == 200
+    sent = {k.lower() for k in patch["body"]}
+    assert "body" not in sent and not {"transactionid", "transaction_id"} & sent
+    stored = await (await graph.client.get(f"{EVENTS}/{event_id}", headers=headers)).json()
+    assert stored["isOnlineMeeting"] is True and stored["onlineMeeting"]["joinUrl"] == join
+    assert stored["start"]["dateTime"].startswith("2026-03-02T12:00:00")

@@ -175,3 +175,39 @@ async def test_over_the_identity_limit_is_429_with_retry_after(entra):
     assert int(response.headers["Retry-After"]) > 0
     with pytest.raises(GraphReadError, match="429"):
         await read_group_members(entra.sdk(), [GROUP])
+
+
+async def test_the_user_cast_of_transitive_members_lists_nested_users_only(entra):
+    """group-list-transitivemembers, "Optional query parameters": "OData cast is also enabled, for
+    example, you can cast to get just the transitive members that are users"
+    (`/groups/{id}/transitiveMembers/microsoft.graph.user`); the nested group's users are in it,
+    the nested group itself is not; $select and $top apply as on the uncast list."""
+    response = await members(entra, "?$select=displayName&$top=999", suffix="transitiveMembers/microsoft.graph.user")
+    assert response.status == 200
+    value = (await response.json())["value"]
+    assert {m["@odata.type"] for m in value} == {"#microsoft.graph.user"}
+    assert len(value) == 7 and all(set(m) == {"@odata.type", "id", "displayName"} for m in value)
+    await graph_error(await members(entra, "?$top=1000", suffix="transitiveMembers/microsoft.graph.user"), 400)
+
+
+@pytest.mark.parametrize("suffix, kinds", [
+    ("members/microsoft.graph.group", ["#microsoft.graph.group"]),
+    ("members/microsoft.graph.device", []),
+    ("transitiveMembers/microsoft.graph.group", ["#microsoft.graph.group"]),
+])
+async def test_a_cast_to_another_member_type_lists_members_of_that_type(entra, suffix, kinds):
+    """group-list-members and group-list-transitivemembers, "Optional query parameters": OData cast
+    is enabled (for example `/groups/{id}/members/microsoft.graph.group`); a cast to a type that
+    can be a member lists those members, here the nested group and no devices."""
+    response = await members(entra, suffix=suffix)
+    assert response.status == 200
+    assert [m["@odata.type"] for m in (await response.json())["value"]] == kinds
+
+
+@pytest.mark.parametrize("suffix", ["members/microsoft.graph.application", "transitiveMembers/microsoft.graph.team"])
+async def test_a_cast_to_a_type_that_cannot_be_a_member_is_400_unsupported_query(entra, suffix):
+    """group-list-transitivemembers (https://learn.microsoft.com/en-us/graph/api/group-list-transitivemembers),
+    introduction: "An attempt to filter by an OData cast that represents an unsupported member type
+    returns a 400 Bad Request error with the Request_UnsupportedQuery code." The emulator answers a
+    cast of the direct members the same way (group-list-members shows casts of members too)."""
+    await graph_error(await members(entra, suffix=suffix), 400, "Request_UnsupportedQuery")

@@ -355,3 +355,67 @@ async def test_five_requests_at_once_on_one_mailbox_meet_the_concurrency_limit(m
     refused = next(a for a in answers if a.status == 429)
     assert int(refused.headers["Retry-After"]) >= 1
     await graph_error(refused, 429)
+
+
+# GET /users/{id}/messages (the recipient's mailbox) -------------------------------------------
+
+async def test_a_recipients_messages_list_what_reached_the_mailbox(graph):
+    """user-list-messages, "HTTP request": `GET /users/{id | userPrincipalName}/messages` lists the
+    messages in the user's mailbox; "Response": 200 OK and a collection of message objects in
+    `value`. A Bcc recipient's copy arrives there; the sender's own mailbox does not list it."""
+    headers = await graph.headers()
+    assert (await graph.client.post(SEND, json=mail("anna@kk.example", subject="Til Anna"), headers=headers)).status == 202
+    response = await graph.client.get("/v1.0/users/anna@kk.example/messages", headers=headers)
+    assert response.status == 200
+    body = await response.json()
+    assert [m["subject"] for m in body["value"]] == ["Til Anna"]
+    others = await (await graph.client.get("/v1.0/users/bo@kk.example/messages", headers=headers)).json()
+    assert others["value"] == []
+
+
+@pytest.mark.parametrize("top, status", [("0", 400), ("1", 200), ("1000", 200), ("1001", 400)])
+async def test_a_mailboxs_messages_take_top_between_1_and_1000(graph, top, status):
+    """user-list-messages, "Optional query parameters": "Use $top to customize the page size,
+    within the range of 1 and 1000." Outside it, 400 in Graph's error shape."""
+    response = await graph.client.get("/v1.0/users/anna@kk.example/messages", params={"$top": top},
+                                      headers=await graph.headers())
+    if status == 400:
+        await graph_error(response, 400)
+    else:
+        assert response.status == 200
+
+
+async def test_a_mailboxs_messages_need_a_mail_read_permission(graph):
+    """user-list-messages, "Permissions": Application Mail.ReadBasic.All (least privileged),
+    Mail.Read, Mail.ReadWrite. With Mail.Send alone the answer is 403 ErrorAccessDenied."""
+    graph.grant("Mail.Send")
+    response = await graph.client.get("/v1.0/users/anna@kk.example/messages", headers=await graph.headers())
+    await graph_error(response, 403, "ErrorAccessDenied")
+    graph.grant("Mail.ReadBasic.All")
+    response = await graph.client.get("/v1.0/users/anna@kk.example/messages", headers=await graph.headers())
+    assert response.status == 200
+
+
+# Names in a sendMail body ----------------------------------------------------------------------
+
+async def test_a_parameter_send_mail_does_not_take_is_400_request_body_read(graph):
+    """user-sendmail, "Request body": the parameters are `message` (required) and
+    `saveToSentItems`; another name is refused with 400 RequestBodyRead, and nothing is sent."""
+    body = {**mail("anna@kk.example"), "sendLater": True}
+    error = await graph_error(await graph.client.post(SEND, json=body, headers=await graph.headers()), 400,
+                              "RequestBodyRead")
+    assert "sendLater" in error["message"]
+    assert graph.emulator.mailboxes == {}
+
+
+async def test_a_property_messages_do_not_have_is_400_request_body_read(graph):
+    """resources/message, "Properties": the message type is not open; a property it does not list
+    is 400 RequestBodyRead ("The property '...' does not exist on type 'microsoft.graph.message'"),
+    whatever the case of the names the type does list (msgraph-sdk writes `Message`)."""
+    body = mail("anna@kk.example")
+    body["message"]["priority"] = "high"
+    error = await graph_error(await graph.client.post(SEND, json=body, headers=await graph.headers()), 400,
+                              "RequestBodyRead")
+    assert "'priority'" in error["message"] and "microsoft.graph.message" in error["message"]
+    cased = {"Message": {**mail("anna@kk.example")["message"], "Subject": "Varsel"}, "SaveToSentItems": False}
+    assert (await graph.client.post(SEND, json=cased, headers=await graph.headers())).status == 202

@@ -377,3 +377,40 @@ async def test_a_code_is_redeemed_at_the_tenant_it_was_issued_for(entra):
     sign_in = SignIn(entra)
     code = (await sign_in.authorize())["code"]
     await oauth_error(await sign_in.redeem(code, tenant="botframework.com"), 400, "invalid_grant", 700005)
+
+
+async def test_the_id_token_is_signed_by_a_key_in_the_jwks_uri_document(entra):
+    """Access tokens, "Validate tokens" / "Validate the signature"
+    (https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens): the token's header
+    names its signing key in `kid` (RS256), and the public keys are in the document at the
+    `jwks_uri` of the OpenID configuration (`<authority>/discovery/v2.0/keys`), each an RSA key for
+    signing (`kty` RSA, `use` sig, `kid`, `n`, `e`, and the certificate in `x5c`). The ID token
+    verifies with the key of that `kid`, and with no other."""
+    document = await (await entra.client.get(f"/{entra.tenant}/v2.0/.well-known/openid-configuration")).json()
+    keys_path = document["jwks_uri"].removeprefix(entra.base_url)
+    response = await entra.client.get(keys_path)
+    assert response.status == 200 and response.content_type == "application/json"
+    keys = (await response.json())["keys"]
+    assert keys and all(k["kty"] == "RSA" and k["use"] == "sig" and {"kid", "n", "e", "x5c"} <= set(k) for k in keys)
+    sign_in = SignIn(entra)
+    body = await (await sign_in.redeem((await sign_in.authorize())["code"])).json()
+    header = jwt.get_unverified_header(body["id_token"])
+    assert header["alg"] == "RS256"
+    (key,) = [k for k in keys if k["kid"] == header["kid"]]
+    claims = jwt.decode(body["id_token"], jwt.PyJWK(key).key, algorithms=["RS256"], audience=entra.app_id)
+    assert claims["nonce"] == sign_in.params["nonce"]
+    tampered = body["id_token"][:-4] + ("AAAA" if not body["id_token"].endswith("AAAA") else "BBBB")
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(tampered, jwt.PyJWK(key).key, algorithms=["RS256"], audience=entra.app_id)
+
+
+@pytest.mark.parametrize("document", ["v2.0/.well-known/openid-configuration", "discovery/v2.0/keys"])
+async def test_an_unknown_tenant_has_no_discovery_document_nor_keys(entra, document):
+    """Error codes reference (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes,
+    "AADSTS error codes"): AADSTS90002 InvalidTenantName, "The tenant name wasn't found in the data
+    store". Neither the OpenID configuration nor the signing keys of a tenant that does not exist
+    are served (400 `invalid_tenant`), so a wrong tenant id fails at once, not at token validation."""
+    response = await entra.client.get(f"/3f8a7c3e-0000-4000-8000-00000000dead/{document}")
+    assert response.status == 400
+    body = await response.json()
+    assert body["error"] == "invalid_tenant" and body["error_description"].startswith("AADSTS90002:")
