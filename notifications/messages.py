@@ -3,6 +3,7 @@ acknowledgement state. Used by the delivery worker and by the bot when it redraw
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -10,23 +11,28 @@ from sqlmodel import Session, select
 from handleplaner.directory.models import Area, Person
 from handleplaner.directory.queries import people_by_id
 from handleplaner.incidents import Incident, incident_areas
+from handleplaner.incidents.outgoing import outgoing_description
 
 from .channels.base import AlertMessage
 from .models import Alert
-from .rendering import AlertFacts, alert_texts
+from .rendering import AlertFacts, alert_texts, render
 
 
 def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged: str = "",
                 notice: str = "") -> AlertFacts:
+    """The facts an alert may carry: the incident's facts, the alert's text (for an activation
+    the template's text, alerts/aktivering.txt.j2), and the description only if the sender chose
+    it and the incident is not confidential."""
     incident = session.get(Incident, alert.incident_id)
     codes = incident_areas(session, incident.id)
     names = {a.code: a.name for a in session.exec(select(Area).where(Area.code.in_(codes)))}
     activator = session.get(Person, incident.activated_by)
     base = link_base.rstrip("/")
-    return AlertFacts(
+    facts = AlertFacts(
         reference=incident.reference, incident_type=incident.incident_type,
         severity=alert.severity, exercise=alert.exercise, confidential=incident.confidential,
-        title=incident.title, description=incident.description,
+        title=incident.title,
+        description=outgoing_description(incident, alert.with_description),
         areas=tuple(names.get(c, c) for c in codes), whole_city=incident.whole_city,
         occurred_at=incident.occurred_at, activated_at=incident.activated_at,
         activated_by=activator.name if activator else incident.activated_by,
@@ -34,6 +40,9 @@ def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged:
         text="" if alert.kind == "aktivering" else alert.body, alert_id=alert.id,
         requires_ack=alert.requires_ack, ack_url=f"{base}/kvitter/{alert.id}",
         acknowledged=acknowledged, notice=notice)
+    if alert.kind == "aktivering":
+        facts = replace(facts, text=render("alerts/aktivering.txt.j2", f=facts).strip())
+    return facts
 
 
 def alert_message(session: Session, alert: Alert, link_base: str, **kwargs) -> AlertMessage:
