@@ -101,7 +101,8 @@ def approval_message(session: Session, alert: Alert, link_base: str, *,
                     render_plan_pdf(snap)),) if with_pdf else ()
     return AlertMessage(
         alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
-        text=f"{subject}\n{link}", facts=tuple(facts), severity=alert.severity,
+        text=render("email/approval.txt.j2", **context).strip(), facts=tuple(facts),
+        severity=alert.severity,
         exercise=alert.exercise, link=link, card=render_json("teams/approval.json.j2", **context),
         html=render("email/approval.html.j2", **context),
         attachments=attachments)
@@ -170,15 +171,11 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
                "intro": f"{plan.title}, version {version.number}. Bekræft, afvis eller videregiv hver indsats.",
                "commitments": rows, "version_id": current, "link": link,
                "exercise": alert.exercise, "notice": notice}
-    text = "\n".join([subject, *(f"- {r['title']} ({r['when']}): {r['state_label']}" for r in rows),
-                      link])
-    html = ("<p>" + subject + "</p><ul>" + "".join(
-        f"<li>{r['title']} ({r['when']}): {r['state_label']}</li>" for r in rows)
-        + f"</ul><p><a href=\"{link}\">Åbn handleplanen</a></p>")
     return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
-                        text=text, facts=(), severity=alert.severity, exercise=alert.exercise,
+                        text=render("email/commitments.txt.j2", **context).strip(), facts=(),
+                        severity=alert.severity, exercise=alert.exercise,
                         link=link, card=render_json("teams/commitments.json.j2", **context),
-                        html=html)
+                        html=render("email/commitments.html.j2", **context))
 
 
 def hand_over_choices(session: Session, leaders: list[Person]) -> dict[str, list[tuple[str, str]]]:
