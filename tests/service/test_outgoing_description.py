@@ -216,3 +216,27 @@ async def test_the_activation_form_says_what_is_sent_and_previews_it(service):
     assert refused.status == 422
     text = await refused.text()
     assert "Send beskrivelsen med varslet: hændelsen er fortrolig" in text
+
+
+async def test_the_compose_form_offers_the_box_and_previews_what_is_sent(service):
+    person = secretariat_member(service.engine)
+    status, created = await activate(service, person.id)
+    assert status == 201
+    csrf = await sign_in(service, person.id)
+    url = f"/haendelser/{created['id']}/varsel"
+    form = await (await service.client.get(url)).text()
+    assert 'name="include_description"' in form
+    fields = [("csrf", csrf), ("kind", "besked"), ("severity", "varsling"),
+              ("text", "Hold øje med området i aften."), ("groups", "styregruppe"),
+              ("handling", "vis")]
+
+    shown = await (await service.client.post(url, data=fields)).text()
+    section = shown.split('id="sendes"')[1].split("</section>")[0]
+    assert "Hold øje med området i aften." in section
+    assert DESCRIPTION not in section and "Beskrivelsen sendes ikke med." in section
+
+    shown = await (await service.client.post(
+        url, data=fields + [("include_description", "ja")])).text()
+    section = shown.split('id="sendes"')[1].split("</section>")[0]
+    assert DESCRIPTION in section
+    assert 'id="include_description" name="include_description" value="ja" checked' in shown
