@@ -9,13 +9,16 @@ from typing import Any, Mapping
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from handleplaner.clock import utcnow
+from handleplaner.clock import to_utc, utcnow
+from handleplaner.directory.queries import all_areas
 from handleplaner.incidents import INCIDENT_TYPES, SEVERITIES, Incident, activate
+from handleplaner.incidents.outgoing import outgoing_description
 from handleplaner.incidents.service import check_activation
 from handleplaner.storage import transaction
 from notifications.audiences import activation_audience, activation_groups
 from notifications.channel_posts import enqueue_channel_posts
 from notifications.outbox import Accepted, enqueue_alert
+from notifications.rendering import AlertFacts, render
 
 
 @dataclass
@@ -43,6 +46,7 @@ def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any]
             audience=audience, actor_id=actor_id,
             dedupe_key=f"aktivering:{incident.reference}", now=moment,
             requires_ack=incident.severity == "akut",
+            with_description=activation.include_description,
             escalate_after_s=escalate_after_s if incident.severity == "akut" else None)
         enqueue_channel_posts(session, accepted.alert,
                               activation_groups(session, activation.area_codes,
@@ -50,11 +54,32 @@ def activate_beredskab(engine: Engine, *, actor_id: str, data: Mapping[str, Any]
     return Activated(incident=incident, alert=accepted)
 
 
-def activation_recipients(engine: Engine, *, actor_id: str, data: Mapping[str, Any],
-                          now: datetime | None = None) -> list:
-    """Who the activation would alert, without writing anything: the same checks as
-    ``activate_beredskab`` (raises ``NotAllowed`` or ``ActivationInvalid``), then the audience.
-    The web page asks for confirmation when it is large."""
+@dataclass
+class ActivationPreview:
+    """What an activation would do, before anything is written: whom it alerts and what the
+    alert carries (its text, and the description only if chosen)."""
+    people: list
+    text: str
+    description: str
+
+
+def activation_preview(engine: Engine, *, actor_id: str, data: Mapping[str, Any],
+                       now: datetime | None = None) -> ActivationPreview:
+    """The same checks as ``activate_beredskab`` (raises ``NotAllowed`` or
+    ``ActivationInvalid``), then the audience and the alert's text, without writing anything.
+    The web page shows it on request and asks for confirmation when the audience is large."""
+    moment = now or utcnow()
     with Session(engine) as session:
-        _, areas = check_activation(session, actor_id=actor_id, data=data, now=now or utcnow())
-        return activation_audience(session, areas)
+        request, areas = check_activation(session, actor_id=actor_id, data=data, now=moment)
+        names = {a.code: a.name for a in all_areas(session)}
+        people = activation_audience(session, areas)
+    facts = AlertFacts(
+        reference="reference tildeles ved aktivering", incident_type=request.incident_type,
+        severity=request.severity, exercise=request.exercise, confidential=request.confidential,
+        title=request.title, description=outgoing_description(request, request.include_description),
+        areas=tuple(names.get(c, c) for c in areas), whole_city=request.whole_city,
+        occurred_at=to_utc(request.occurred_at), activated_at=moment, activated_by=actor_id,
+        link="")
+    return ActivationPreview(people=people,
+                             text=render("alerts/aktivering.txt.j2", f=facts).strip(),
+                             description=facts.description)

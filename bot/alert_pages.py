@@ -9,6 +9,7 @@ from sqlmodel import Session
 from handleplaner.directory import queries as directory
 from handleplaner.directory.models import GROUP_KINDS, ROLES
 from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident
+from handleplaner.incidents.outgoing import outgoing_description
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
 from notifications.audiences import Preview
@@ -33,7 +34,8 @@ def alert_data(form) -> dict:
     audience["whole_city"] = form.get("whole_city") == "ja"
     data = {"kind": form.get("kind", "besked"), "severity": form.get("severity", ""),
             "text": form.get("text", ""), "requires_ack": form.get("requires_ack") == "ja",
-            "post_in_channels": form.get("post_in_channels") == "ja"}
+            "post_in_channels": form.get("post_in_channels") == "ja",
+            "include_description": form.get("include_description") == "ja"}
     if any(audience[name] for name in MULTI):
         data["audience"] = audience
     for name in ("quorum_per_authority", "escalate_after_minutes"):
@@ -77,6 +79,8 @@ def _default_text(session: Session, incident, kind: str, link_base: str) -> str:
 def _compose(request, session, person, incident, values, errors, shown=None, status=200):
     return page(request, "compose.html.j2", status=status, person=person, incident=incident,
                 values=values, errors=errors, preview=shown, kinds=ALERT_KINDS,
+                outgoing_description=outgoing_description(
+                    incident, bool(values.get("include_description"))),
                 group_kinds=GROUP_KINDS, roles=ROLES, areas=directory.all_areas(session),
                 groups=directory.list_groups(session),
                 authorities=directory.authorities(session),
@@ -113,7 +117,7 @@ async def compose_submit(request: web.Request) -> web.Response:
         if action == confirmation.BACK:
             return _compose(request, session, person, incident, values, {})
         try:
-            parsed = parse_alert(data)
+            parsed = parse_alert(data, incident=incident)
             people, _ = resolve_audience(session, incident.id, parsed)
         except AlertInvalid as invalid:
             return _compose(request, session, person, incident, values, _errors(invalid, data),
@@ -124,6 +128,8 @@ async def compose_submit(request: web.Request) -> web.Response:
         ask, notice = confirmation.needs_confirmation(request, form, len(people))
         if ask:
             return page(request, "confirm_alert.html.j2", person=person,
+                        outgoing={"text": parsed.text, "description": outgoing_description(
+                            incident, parsed.include_description)},
                         **confirmation.context(
                             request, session, form, people, notice=notice,
                             action=f"/haendelser/{incident.id}/varsel", exercise=incident.exercise,

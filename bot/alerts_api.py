@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlmodel import Session
 
 from handleplaner.incidents import NotAllowed
+from handleplaner.incidents.outgoing import outgoing_description
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
 from notifications.audiences import Preview
@@ -44,12 +45,15 @@ async def preview_alert(request: web.Request) -> web.Response:
         person = _person_or_401(request, session)
         incident = _incident_or_error(request, session, person)
         try:
-            parsed = parse_alert(data)
+            parsed = parse_alert(data, incident=incident)
             people, _ = resolve_audience(session, incident.id, parsed)
         except AlertInvalid as invalid:
             return problem(422, "Modtagerne kan ikke findes: forespørgslen har fejl.", invalid.errors)
         shown = Preview(people=people, unreachable=[p for p in people if not channels_of(p)])
-        return ok(shown.as_json())
+        # What the alert carries: its text, and the description only when chosen.
+        description = outgoing_description(incident, parsed.include_description)
+        return ok(dict(shown.as_json(), sends={"text": parsed.text,
+                                               "description": description or None}))
 
 
 @access.rule(access.incident(access.ACTIVATOR_ROLE))

@@ -43,7 +43,8 @@ def _alert_paths() -> dict:
         "schema": {"$ref": "#/components/schemas/Varsel"}}}}
     return {
         "/api/incidents/{incident_id}/alerts/preview": {"post": {
-            "summary": "Vis modtagerne før afsendelse (antal, pr. myndighed, uden kanal)",
+            "summary": "Vis modtagerne før afsendelse (antal, pr. myndighed, uden kanal) og det, "
+                       "der sendes (sends: teksten, og beskrivelsen kun hvis include_description)",
             "parameters": [_path_param("incident_id")], "requestBody": body,
             "responses": {"200": _json({"type": "object"}, "Modtagere"),
                           **_errors(400, 401, 403, 404, 413, 422)}}},

@@ -23,7 +23,7 @@ from notifications.rendering import environment
 
 from . import access, overview_page, web_session
 from .access import current_person, may_view_incident
-from .activation import activate_beredskab, activation_recipients
+from .activation import activate_beredskab, activation_preview
 from . import confirmation
 from .form_errors import blank_means_missing
 from .keys import SERVICES
@@ -171,10 +171,12 @@ async def sign_out(request: web.Request) -> web.Response:
     raise response
 
 
-def _activation_form(session: Session, person, values: dict, errors: dict, request, status=200):
+def _activation_form(session: Session, person, values: dict, errors: dict, request, status=200,
+                     preview=None):
     areas = directory.all_areas(session)
     return page(request, "activate.html.j2", status=status, person=person, areas=areas,
-                values=values, errors=errors, confirm_above=confirmation.threshold(request))
+                values=values, errors=errors, confirm_above=confirmation.threshold(request),
+                preview=preview)
 
 
 @access.rule(access.ACTIVATOR)
@@ -200,6 +202,7 @@ def activation_data(form) -> dict:
         "whole_city": form.get("whole_city") == "ja",
         "exercise": form.get("exercise") == "ja",
         "confidential": form.get("confidential") == "ja",
+        "include_description": form.get("include_description") == "ja",
     }
 
 
@@ -213,12 +216,17 @@ async def activate_submit(request: web.Request) -> web.Response:
         if form.get("handling") == confirmation.BACK:  # from the confirmation step, all kept
             return _activation_form(session, person, data, {}, request)
     try:
-        people = await asyncio.to_thread(activation_recipients, services.engine,
-                                         actor_id=person.id, data=data)
+        shown = await asyncio.to_thread(activation_preview, services.engine,
+                                        actor_id=person.id, data=data)
+        if form.get("handling") == "vis":  # what the alert carries and to how many; nothing sent
+            with Session(services.engine) as session:
+                return _activation_form(session, person, data, {}, request, preview=shown)
+        people = shown.people
         ask, notice = confirmation.needs_confirmation(request, form, len(people))
         if ask:  # more than 50 people: nothing is written before the sender confirms
             with Session(services.engine) as session:
                 return page(request, "confirm_alert.html.j2", person=person,
+                            outgoing=shown,
                             **confirmation.context(
                                 request, session, form, people, action="/aktiver",
                                 exercise=data["exercise"], notice=notice,

@@ -14,6 +14,7 @@ from handleplaner.clock import utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.directory.models import Person
 from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident, lock_incident
+from handleplaner.incidents.outgoing import description_choice_error
 from handleplaner.incidents.service import _danish_errors
 from handleplaner.plans.privacy import has_cpr
 
@@ -44,6 +45,10 @@ class AlertRequest(BaseModel):
     quorum_per_authority: int | None = Field(default=None, ge=1, le=50)
     escalate_after_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
     post_in_channels: bool = False  # also post in the chosen groups' Teams channels
+    include_description: bool = Field(
+        default=False,
+        description="Send hændelsens beskrivelse med varslet, under teksten. Afvises for en "
+                    "fortrolig hændelse.")
 
     @field_validator("kind")
     @classmethod
@@ -60,7 +65,9 @@ class AlertRequest(BaseModel):
         return value
 
 
-def parse_alert(data: Mapping[str, Any]) -> AlertRequest:
+def parse_alert(data: Mapping[str, Any], *, incident=None) -> AlertRequest:
+    """Validate an alert request; with the ``incident``, also whether its description may be
+    chosen (never a confidential incident's)."""
     try:
         request = AlertRequest.model_validate(dict(data))
     except ValidationError as error:
@@ -72,6 +79,11 @@ def parse_alert(data: Mapping[str, Any]) -> AlertRequest:
         errors["escalate_after_minutes"] = "eskalering kræver, at varslet skal kvitteres"
     if request.quorum_per_authority and not request.requires_ack:
         errors["quorum_per_authority"] = "kvorum kræver, at varslet skal kvitteres"
+    if incident is not None:
+        refused = description_choice_error(confidential=incident.confidential,
+                                           chosen=request.include_description)
+        if refused:
+            errors["include_description"] = refused
     if has_cpr(request.text):
         errors["text"] = ("varsler må ikke indeholde CPR-numre; personoplysninger hører hjemme "
                           "i hændelsen og handleplanen")
@@ -115,7 +127,7 @@ def dedupe_key(incident_id: int, request: AlertRequest, parent_id: int | None,
                          request.audience.to_json() if request.audience else "",
                          str(parent_id), str(request.requires_ack),
                          str(request.quorum_per_authority), str(request.escalate_after_minutes),
-                         str(bucket)])
+                         str(request.include_description), str(bucket)])
     return "varsel:" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
 
 
@@ -147,7 +159,7 @@ def compose_alert(session: Session, *, incident_id: int, actor_id: str,
     incident = get_incident(session, incident_id)
     if incident is None:
         raise AlertInvalid({"incident": "hændelsen findes ikke"})
-    request = parse_alert(data)
+    request = parse_alert(data, incident=incident)
     audience, parent = resolve_audience(session, incident_id, request)
     if not audience:
         raise AlertInvalid({"audience": "modtagervalget giver ingen personer"})
@@ -162,6 +174,7 @@ def compose_alert(session: Session, *, incident_id: int, actor_id: str,
         escalate_after_s=(int(request.escalate_after_minutes * 60)
                           if request.escalate_after_minutes else None),
         parent_alert_id=parent.id if parent else None,
+        with_description=request.include_description,
         audience_spec=request.audience.to_json() if request.audience else "{}")
     if not accepted.merged:
         groups = parent_groups(session, accepted.alert) if parent else set()

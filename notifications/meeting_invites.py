@@ -23,22 +23,21 @@ from .channels.base import AlertMessage
 from .channels.read_back import card_marker
 from .models import Alert
 from .outbox import enqueue_alert
+from .rendering import render
 
 
 def invitation_texts(session: Session, meeting: Meeting, link_base: str) -> tuple[str, str]:
+    """The invitation's subject and its HTML (email/meeting.html.j2, autoescaped): the e-mail's
+    body, and the text inside our block of the Outlook event's body."""
     incident = get_incident(session, meeting.incident_id)
     prefix = "ØVELSE – " if incident.exercise else ""
     state = "AFLYST: " if meeting.state == "aflyst" else ""
     subject = f"{prefix}{state}Beredskabsmøde {incident.reference}: {incident.title}"
-    items = "".join(f"<li><strong>{a.title}</strong> – {a.text}</li>"
-                    for a in meetings.agenda(session, meeting.id))
-    where = (f'<a href="{meeting.join_url}">Deltag i Teams-mødet</a>' if meeting.join_url
-             else meeting.location)
-    html = (f"<p>{'Mødet er aflyst.' if meeting.state == 'aflyst' else 'Du indkaldes til beredskabsmøde.'}</p>"
-            f"<p><strong>{dansk(meeting.starts_at)}</strong> – {where}</p>"
-            f"<p>Dagsorden:</p><ol>{items}</ol>"
-            f"<p><a href=\"{link_base.rstrip('/')}/haendelser/{incident.id}\">Hændelsen i SSP Beredskab</a></p>"
-            f"<p style=\"font-size:12px;color:#666\">Fortroligt (§115). Videresend ikke.</p>")
+    html = render("email/meeting.html.j2", cancelled=meeting.state == "aflyst",
+                  reference=incident.reference, title=incident.title,
+                  starts_at=dansk(meeting.starts_at), join_url=meeting.join_url or "",
+                  location=meeting.location, agenda=meetings.agenda(session, meeting.id),
+                  link=f"{link_base.rstrip('/')}/haendelser/{incident.id}")
     return subject, html
 
 

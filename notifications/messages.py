@@ -3,6 +3,7 @@ acknowledgement state. Used by the delivery worker and by the bot when it redraw
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -10,11 +11,12 @@ from sqlmodel import Session, select
 from handleplaner.directory.models import Area, Person
 from handleplaner.directory.queries import people_by_id
 from handleplaner.incidents import Incident, incident_areas
+from handleplaner.incidents.outgoing import outgoing_description
 
 from .channels.base import AlertMessage
 from .conversations import teams_ids
 from .models import Alert
-from .rendering import AlertFacts, alert_texts
+from .rendering import AlertFacts, alert_texts, render
 
 # Teams gives at most 60 users a user specific view of a card (refresh.userIds).
 MAX_REFRESH_USERS = 60
@@ -22,15 +24,19 @@ MAX_REFRESH_USERS = 60
 
 def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged: str = "",
                 notice: str = "") -> AlertFacts:
+    """The facts an alert may carry: the incident's facts, the alert's text (for an activation
+    the template's text, alerts/aktivering.txt.j2), and the description only if the sender chose
+    it and the incident is not confidential."""
     incident = session.get(Incident, alert.incident_id)
     codes = incident_areas(session, incident.id)
     names = {a.code: a.name for a in session.exec(select(Area).where(Area.code.in_(codes)))}
     activator = session.get(Person, incident.activated_by)
     base = link_base.rstrip("/")
-    return AlertFacts(
+    facts = AlertFacts(
         reference=incident.reference, incident_type=incident.incident_type,
         severity=alert.severity, exercise=alert.exercise, confidential=incident.confidential,
-        title=incident.title, description=incident.description,
+        title=incident.title,
+        description=outgoing_description(incident, alert.with_description),
         areas=tuple(names.get(c, c) for c in codes), whole_city=incident.whole_city,
         occurred_at=incident.occurred_at, activated_at=incident.activated_at,
         activated_by=activator.name if activator else incident.activated_by,
@@ -38,6 +44,9 @@ def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged:
         text="" if alert.kind == "aktivering" else alert.body, alert_id=alert.id,
         requires_ack=alert.requires_ack, ack_url=f"{base}/kvitter/{alert.id}",
         acknowledged=acknowledged, notice=notice)
+    if alert.kind == "aktivering":
+        facts = replace(facts, text=render("alerts/aktivering.txt.j2", f=facts).strip())
+    return facts
 
 
 def alert_message(session: Session, alert: Alert, link_base: str, **kwargs) -> AlertMessage:
@@ -96,7 +105,8 @@ def approval_message(session: Session, alert: Alert, link_base: str, *,
                     render_plan_pdf(snap)),) if with_pdf else ()
     return AlertMessage(
         alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
-        text=f"{subject}\n{link}", facts=tuple(facts), severity=alert.severity,
+        text=render("email/approval.txt.j2", **context).strip(), facts=tuple(facts),
+        severity=alert.severity,
         exercise=alert.exercise, link=link, card=render_json("teams/approval.json.j2", **context),
         html=render("email/approval.html.j2", **context),
         attachments=attachments)
@@ -165,15 +175,11 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
                "intro": f"{plan.title}, version {version.number}. Bekræft, afvis eller videregiv hver indsats.",
                "commitments": rows, "version_id": current, "link": link,
                "exercise": alert.exercise, "notice": notice}
-    text = "\n".join([subject, *(f"- {r['title']} ({r['when']}): {r['state_label']}" for r in rows),
-                      link])
-    html = ("<p>" + subject + "</p><ul>" + "".join(
-        f"<li>{r['title']} ({r['when']}): {r['state_label']}</li>" for r in rows)
-        + f"</ul><p><a href=\"{link}\">Åbn handleplanen</a></p>")
     return AlertMessage(alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
-                        text=text, facts=(), severity=alert.severity, exercise=alert.exercise,
+                        text=render("email/commitments.txt.j2", **context).strip(), facts=(),
+                        severity=alert.severity, exercise=alert.exercise,
                         link=link, card=render_json("teams/commitments.json.j2", **context),
-                        html=html)
+                        html=render("email/commitments.html.j2", **context))
 
 
 def card_refresh_users(session: Session, people) -> list[str]:

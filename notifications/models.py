@@ -43,6 +43,9 @@ class Alert(SQLModel, table=True):
     closed_at: datetime | None = None
     # A plan version sent to the styregruppe for approval (kind "godkendelse").
     plan_version_id: int | None = Field(default=None, foreign_key="plan_version.id")
+    # The sender chose to send the incident's description with this alert (never by default,
+    # never for a confidential incident; see handleplaner.incidents.outgoing).
+    with_description: bool = False
 
 
 class Delivery(SQLModel, table=True):

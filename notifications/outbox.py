@@ -68,8 +68,12 @@ def enqueue_alert(session: Session, *, incident_id: int, kind: str, severity: st
                   dedupe_key: str, now: datetime | None = None, requires_ack: bool = False,
                   quorum_per_authority: int | None = None, escalate_after_s: int | None = None,
                   parent_alert_id: int | None = None, audience_spec: str = "{}",
-                  plan_version_id: int | None = None, all_channels: bool = False) -> Accepted:
-    """Write the alert, its deliveries and the record entry; the caller commits."""
+                  plan_version_id: int | None = None, all_channels: bool = False,
+                  with_description: bool = False) -> Accepted:
+    """Write the alert, its deliveries and the record entry; the caller commits.
+
+    ``with_description``: the sender chose to send the incident's description with the alert;
+    the record says so (the caller has refused it for a confidential incident)."""
     if (found := _existing(session, dedupe_key)) is not None:
         return found
     moment = now or utcnow()
@@ -78,7 +82,7 @@ def enqueue_alert(session: Session, *, incident_id: int, kind: str, severity: st
                   dedupe_key=dedupe_key, requires_ack=requires_ack,
                   quorum_per_authority=quorum_per_authority, escalate_after_s=escalate_after_s,
                   parent_alert_id=parent_alert_id, audience=audience_spec,
-                  plan_version_id=plan_version_id)
+                  plan_version_id=plan_version_id, with_description=with_description)
     try:
         with session.begin_nested():
             session.add(alert)
@@ -107,9 +111,12 @@ def enqueue_alert(session: Session, *, incident_id: int, kind: str, severity: st
         summary=(f"{'ØVELSE: ' if exercise else ''}Varsel accepteret til {len(audience)} personer: "
                  f"{accepted.count('teams')} via Teams, {accepted.count('email')} via e-mail"
                  + (f"; {len(unreachable)} uden kanal" if unreachable else "")
-                 + ("; kræver kvittering" if requires_ack else "")),
+                 + ("; kræver kvittering" if requires_ack else "")
+                 + ("; afsenderen valgte at sende hændelsens beskrivelse med"
+                    if with_description else "")),
         data={"alert_id": alert.id, "kind": kind, "severity": severity,
-              "requires_ack": requires_ack, "quorum_per_authority": quorum_per_authority,
+              "requires_ack": requires_ack, "with_description": with_description,
+              "quorum_per_authority": quorum_per_authority,
               "escalate_after_s": escalate_after_s, "parent_alert_id": parent_alert_id,
               "recipients": [p.id for p in audience], "unreachable": unreachable,
               "deliveries": {c: accepted.count(c) for c in KNOWN_CHANNELS}},

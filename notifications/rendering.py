@@ -70,6 +70,8 @@ class AlertFacts:
     exercise: bool
     confidential: bool
     title: str
+    # The incident's description only as it may leave the service: chosen by the sender for
+    # this alert and the incident not confidential (``outgoing_description``); "" otherwise.
     description: str
     areas: tuple[str, ...]
     whole_city: bool
@@ -77,7 +79,8 @@ class AlertFacts:
     activated_at: object
     activated_by: str
     link: str
-    # The alert itself: its kind, its own text (besked, opdatering, normaldrift), acknowledgement.
+    # The alert itself: its kind, its text (the sender's, or for an activation the template's
+    # text with the incident's facts), acknowledgement.
     kind: str = "aktivering"
     text: str = ""
     alert_id: int = 0
@@ -118,9 +121,16 @@ class AlertFacts:
         return f"{prefix}{label} ({self.severity_label}): {self.title} [{self.reference}]"
 
     @property
+    def description_sent(self) -> str:
+        """The description as the channels show it: never a confidential incident's, whatever
+        the caller passed."""
+        return "" if self.confidential else self.description
+
+    @property
     def main_text(self) -> str:
-        """What the reader should know: the alert's own text, else the incident's description."""
-        return self.text or self.description
+        """What the reader should know: the alert's text. Never the description, which is shown
+        apart, and only when chosen (``description``)."""
+        return self.text
 
     def fact_list(self) -> list[tuple[str, str]]:
         return [

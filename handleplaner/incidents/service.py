@@ -44,6 +44,10 @@ class ActivationRequest(BaseModel):
     whole_city: bool = False
     exercise: bool = False
     confidential: bool = False
+    include_description: bool = Field(
+        default=False,
+        description="Send hændelsens beskrivelse med aktiveringens varsel (ellers kun "
+                    "hændelsens fakta). Afvises for en fortrolig hændelse.")
 
     @field_validator("incident_type")
     @classmethod
@@ -114,6 +118,13 @@ def parse_activation(data: Mapping[str, Any], *, known_areas: set[str],
         if has_cpr(request.title):
             errors["title"] = ("titlen sendes ud i varsler og må ikke indeholde CPR-numre; "
                                "skriv personoplysninger i beskrivelsen")
+    if request is not None:
+        from .outgoing import description_choice_error
+
+        refused = description_choice_error(confidential=request.confidential,
+                                           chosen=request.include_description)
+        if refused:
+            errors["include_description"] = refused
     if request is not None and "occurred_at" not in errors:
         moment = to_utc(request.occurred_at)
         current = now or utcnow()
@@ -140,6 +151,7 @@ def next_reference(session: Session, moment: datetime, kind: str = "H") -> str:
 class Activation:
     incident: Incident
     area_codes: list[str]
+    include_description: bool = False  # the activator chose to send the description
 
 
 def check_activation(session: Session, *, actor_id: str, data: Mapping[str, Any],
@@ -187,9 +199,11 @@ def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
                  f"sket {dansk(incident.occurred_at)}"),
         data={"reference": incident.reference, "type": request.incident_type,
               "severity": request.severity, "areas": areas, "whole_city": request.whole_city,
-              "exercise": request.exercise, "confidential": request.confidential},
+              "exercise": request.exercise, "confidential": request.confidential,
+              "include_description": request.include_description},
     )
-    return Activation(incident=incident, area_codes=areas)
+    return Activation(incident=incident, area_codes=areas,
+                      include_description=request.include_description)
 
 
 CLOSED = "beredskab.afsluttet"  # the record entry that closes an incident; retention counts from it

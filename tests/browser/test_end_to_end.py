@@ -52,7 +52,7 @@ async def activate_by_keyboard(page) -> tuple[int, bool]:
     await page.keyboard.type("Skud affyret mod en gruppe unge. Ingen tilskadekomne.")
     await tab_to(page, "input[name=severity]")
     await page.keyboard.press("Space")  # the checked radio button (akut) stays chosen
-    await tab_to(page, "form[action='/aktiver'] button[type=submit]")
+    await tab_to(page, "form[action='/aktiver'] button[value=send]")  # past "Vis varslet"
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     asked = not re.search(r"/haendelser/\d+$", page.url)

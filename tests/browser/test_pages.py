@@ -48,7 +48,7 @@ async def _open(page, name: str, path: str) -> int:
         await form.locator("input[name=whole_city]").check()
         await form.locator("textarea[name=description]").fill("Uro og hærværk flere steder i byen.")
         async with page.expect_navigation():
-            await form.locator("button[type=submit]").click()
+            await form.locator("button[value=send]").click()
         assert page.url.endswith("/aktiver"), page.url  # asked, nothing activated
     return 200
 

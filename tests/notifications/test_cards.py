@@ -55,6 +55,18 @@ def test_activation_card_is_valid_in_every_variant(severity, exercise, confident
     assert ("Hele byen" in body) == whole_city
 
 
+def test_the_description_is_shown_only_as_passed_and_never_for_a_confidential_incident():
+    """AlertFacts.description holds what the sender chose to send ("" when not chosen); the
+    channels show it apart from the alert's text, and never a confidential incident's."""
+    for description, confidential, shown in (("", False, False), ("Valgt tekst", False, True),
+                                             ("Valgt tekst", True, False)):
+        texts = alert_texts(facts(text="Varslets egen tekst", description=description,
+                                  confidential=confidential))
+        for channel in (texts["text"], texts["html"], json.dumps(texts["card"], ensure_ascii=False)):
+            assert "Varslets egen tekst" in channel
+            assert ("Valgt tekst" in channel) == shown
+
+
 def test_kept_schema_is_the_shared_contract():
     if not SHARED_SCHEMA.exists():
         pytest.skip("../shared/contracts is not next to this checkout")

@@ -52,7 +52,9 @@ async def test_activation_reaches_the_fixed_parties_on_teams_and_email(service):
         (entry,) = emulator.chats[user]
         card = entry["activity"]["attachments"][0]["content"]
         texts = [b.get("text") for b in card["body"] if b.get("type") == "TextBlock"]
-        assert any("Skud affyret" in (t or "") for t in texts)
+        assert any("SSP Beredskab er aktiveret for skyderi" in (t or "") for t in texts)
+        # The description was not chosen, so it stays in the service.
+        assert not any("Skud affyret" in (t or "") for t in texts)
 
     # Every connector and Graph call carried a valid token: none were refused.
     calls = [r for r in emulator.requests if r["api"] in ("bot", "graph")]
