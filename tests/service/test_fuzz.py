@@ -1,6 +1,9 @@
 """A fuzz run over the API: schemathesis generates valid and invalid requests for every operation
-in the service's own OpenAPI description and sends them to the running service. No request may
-give a server error (5xx), and the service must still answer afterwards."""
+in the service's own OpenAPI description and sends them to the running service, signed in as a
+member of the SSP Sekretariat of the demo organisation. Every built-in check runs on every
+answer (no server error, status codes and content types as described, answers matching their
+schemas, invalid data refused, valid data accepted, ...), and the service must still answer
+afterwards. Derandomised with a bounded number of examples, so a run is reproducible."""
 from __future__ import annotations
 
 import asyncio
@@ -9,15 +12,37 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import Failure, FailureGroup
 
 from .helpers import DEMO, noerrebro, secretariat_member, shooting
 
 EXAMPLES = 10  # per operation and mode; derandomised, so a failure is reproducible
+# A well-formed request may still name what does not exist or break a rule no JSON schema can
+# state (an unknown area, a measure outside the plan's period): 422 with the fields named.
+ACCEPTED = ["2xx", "401", "403", "404", "409", "422"]
 
 
-def _fuzz(base: str, document: dict, headers: dict) -> tuple[int, list[str]]:
-    schema = schemathesis.openapi.from_dict(document)
-    sent, failures = 0, []
+def _config(person_id: str) -> SchemathesisConfig:
+    """Signed in through the described security scheme (so the auth checks know the
+    credentials are real), every check on, and the API's answer to valid data."""
+    return SchemathesisConfig.from_dict({
+        "seed": 115,
+        "auth": {"openapi": {"demoPerson": {"api_key": person_id}}},
+        "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}},
+    })
+
+
+def _failures(error: BaseException) -> list[Failure]:
+    if isinstance(error, FailureGroup):
+        return [f for inner in error.exceptions for f in _failures(inner)]
+    return [error] if isinstance(error, Failure) else []
+
+
+def _fuzz(base: str, document: dict, person_id: str) -> tuple[dict, list[str]]:
+    """Returns the answers' status codes per operation, and the failures."""
+    schema = schemathesis.openapi.from_dict(document, config=_config(person_id))
+    answers, failures = {}, []
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -25,20 +50,22 @@ def _fuzz(base: str, document: dict, headers: dict) -> tuple[int, list[str]]:
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
-                nonlocal sent
-                response = case.call(base_url=base, headers=headers, timeout=30)
-                sent += 1
-                if response.status_code >= 500:
-                    failures.append(f"{operation.label} [{mode.value}] -> "
-                                    f"{response.status_code}: {case.as_curl_command()}")
+                response = case.call(base_url=base, timeout=30)
+                answers.setdefault(operation.label, []).append(response.status_code)
+                try:
+                    case.validate_response(response, transport_kwargs={"base_url": base})
+                except (Failure, FailureGroup) as error:
+                    for failure in _failures(error):
+                        failures.append(f"{operation.label} [{mode.value}] {failure.title}: "
+                                        f"{failure.message[:300]}\n  {case.as_curl_command()}")
             try:
                 run()
             except Unsatisfiable:
                 pass  # no invalid request can be made for this operation (e.g. GET without input)
-    return sent, failures
+    return answers, failures
 
 
-async def test_the_api_gives_no_server_error_under_fuzzing(service):
+async def test_the_api_passes_every_check_under_fuzzing(service):
     editor = secretariat_member(service.engine)
     headers = {DEMO: editor.id}
     created = await (await service.client.post("/api/incidents", headers=headers,
@@ -46,7 +73,11 @@ async def test_the_api_gives_no_server_error_under_fuzzing(service):
     await service.client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
                               json={"template": "skyderi", "period_days": 14})
     document = await (await service.client.get("/api/openapi.json")).json()
-    sent, failures = await asyncio.to_thread(_fuzz, service.base, document, headers)
-    assert not failures, "\n".join(failures[:20])
-    assert sent > 200
+    answers, failures = await asyncio.to_thread(_fuzz, service.base, document, editor.id)
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:40])
+    assert sum(map(len, answers.values())) > 200
+    # Signed in: every operation was reached past the guard, and most answered 2xx at least once.
+    print({label: sorted(set(codes)) for label, codes in answers.items()})
+    assert all(set(codes) != {401} for codes in answers.values()), answers
+    assert sum(any(200 <= c < 300 for c in codes) for codes in answers.values()) > len(answers) // 2
     assert (await service.client.get("/healthz")).status == 200
