@@ -89,7 +89,11 @@ def _incident_or_error(request: web.Request, session: Session, person):
 
 @access.rule(access.PUBLIC)
 async def openapi(request: web.Request) -> web.Response:
-    return ok(openapi_document(request.app[SERVICES].settings.public_url))
+    roles = {(r.resource.canonical, r.method.lower()): access.rule_of(r.handler).role
+             for r in request.app.router.routes()
+             if r.resource is not None and access.rule_of(r.handler) is not None}
+    return ok(openapi_document(request.app[SERVICES].settings.public_url,
+                               role_of=lambda path, method: roles.get((path, method))))
 
 
 @access.rule(access.SIGNED_IN)

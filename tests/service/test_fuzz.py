@@ -14,6 +14,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 
 from .helpers import DEMO, noerrebro, secretariat_member, shooting
 
@@ -39,25 +40,39 @@ def _failures(error: BaseException) -> list[Failure]:
     return [error] if isinstance(error, Failure) else []
 
 
-def _fuzz(base: str, document: dict, person_id: str) -> tuple[dict, list[str]]:
-    """Returns the answers' status codes per operation, and the failures."""
+def _fuzz(base: str, document: dict, person_id: str, real: dict) -> tuple[dict, list[str]]:
+    """Returns the answers' status codes per operation, and the failures. Two passes: random
+    requests (fuzzing), and schemathesis' coverage cases (boundary values, each wrong type per
+    field) sent to objects that exist (``real`` path parameters), so they reach the handlers."""
     schema = schemathesis.openapi.from_dict(document, config=_config(person_id))
     answers, failures = {}, []
+
+    def send(operation, mode: str, case) -> None:
+        response = case.call(base_url=base, timeout=30)
+        answers.setdefault(operation.label, []).append(response.status_code)
+        try:
+            case.validate_response(response, transport_kwargs={"base_url": base})
+        except (Failure, FailureGroup) as error:
+            for failure in _failures(error):
+                failures.append(f"{operation.label} [{mode}] {failure.title}: "
+                                f"{failure.message[:300]}\n  {case.as_curl_command()}")
+
     for result in schema.get_all_operations():
         operation = result.ok()
+        modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        for case in schema.iter_coverage_cases(
+                operation, generation_modes=modes,
+                generation_config=schema.config.generation_for(operation=operation)):
+            if case.meta is None or not case.meta.is_negative_at(ParameterLocation.PATH):
+                case.path_parameters = {name: real.get(name, value)
+                                        for name, value in (case.path_parameters or {}).items()}
+            send(operation, "coverage", case)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
-                response = case.call(base_url=base, timeout=30)
-                answers.setdefault(operation.label, []).append(response.status_code)
-                try:
-                    case.validate_response(response, transport_kwargs={"base_url": base})
-                except (Failure, FailureGroup) as error:
-                    for failure in _failures(error):
-                        failures.append(f"{operation.label} [{mode.value}] {failure.title}: "
-                                        f"{failure.message[:300]}\n  {case.as_curl_command()}")
+                send(operation, mode.value, case)
             try:
                 run()
             except Unsatisfiable:
@@ -68,12 +83,24 @@ def _fuzz(base: str, document: dict, person_id: str) -> tuple[dict, list[str]]:
 async def test_the_api_passes_every_check_under_fuzzing(service):
     editor = secretariat_member(service.engine)
     headers = {DEMO: editor.id}
-    created = await (await service.client.post("/api/incidents", headers=headers,
-                                               json=shooting(noerrebro(service.engine)))).json()
-    await service.client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
-                              json={"template": "skyderi", "period_days": 14})
-    document = await (await service.client.get("/api/openapi.json")).json()
-    answers, failures = await asyncio.to_thread(_fuzz, service.base, document, editor.id)
+    client = service.client
+    created = await (await client.post("/api/incidents", headers=headers,
+                                       json=shooting(noerrebro(service.engine)))).json()
+    incident = created["id"]
+    plan = await (await client.post(f"/api/incidents/{incident}/plan", headers=headers,
+                                    json={"template": "skyderi", "period_days": 14})).json()
+    sent = await (await client.post(f"/api/plans/{plan['id']}/send", headers=headers,
+                                    json={})).json()
+    meeting = await (await client.post(f"/api/incidents/{incident}/meetings", headers=headers,
+                                       json={"online": True})).json()
+    delivery = (await (await client.get(f"/api/incidents/{incident}/deliveries",
+                                        headers=headers)).json())[0]
+    real = {"incident_id": str(incident), "plan_id": str(plan["id"]),
+            "meeting_id": str(meeting["id"]), "alert_id": str(created["alert"]["id"]),
+            "delivery_id": str(delivery["delivery_id"]), "version_id": str(sent["version_id"]),
+            "number": str(sent["number"]), "key": plan["measures"][0]["key"]}
+    document = await (await client.get("/api/openapi.json")).json()
+    answers, failures = await asyncio.to_thread(_fuzz, service.base, document, editor.id, real)
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:40])
     assert sum(map(len, answers.values())) > 200
     # Signed in: every operation was reached past the guard, and most answered 2xx at least once.
