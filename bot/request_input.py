@@ -152,13 +152,13 @@ MOMENT_ERROR = "skal være et tidspunkt som 2026-03-01T18:30, mellem år 2000 og
 
 class Fields:
     """Reads the fields of a JSON object, collecting every malformed one; ``check()`` raises the
-    422 naming them all. A field left out (or null) gives its default."""
+    422 naming them all. A field left out gives its default; null is not a value of any type."""
 
     def __init__(self, data: Mapping):
         self.data, self.errors = data, {}
 
     def _given(self, name: str) -> bool:
-        return self.data.get(name) is not None
+        return name in self.data
 
     def whole(self, name: str, low: int, high: int, default: int | None = None) -> int | None:
         if not self._given(name):
@@ -191,7 +191,7 @@ class Fields:
         return value
 
     def moment(self, name: str) -> datetime | None:
-        if not self._given(name) or self.data[name] == "":
+        if not self._given(name):
             return None
         found = parse_moment(self.data[name])
         if found is None:
