@@ -189,3 +189,25 @@ def test_ids_beyond_the_columns_are_not_ids():
     assert whole_id("17") == 17 and whole_id(str(MAX_ID)) == MAX_ID
     for text in ("0", "-1", str(MAX_ID + 1), str(2**63), "1e3", "٣", " ", "", None, "12a"):
         assert whole_id(text) is None, text
+
+
+GET_CASES = [
+    "/haendelser/99999999999999999999", "/haendelser/{incident}/plan?x=%00",
+    "/planer/{plan}/versioner/99999999999999999999", "/planer/{plan}/versioner/2147483648.pdf",
+    "/planer/{plan}/versioner/9223372036854775808/sikkerby.html",
+    "/planer/18446744073709551616/versioner/1", "/kvitter/99999999999999999999",
+    "/statistik?aar=99999999999999999999", "/statistik?aar=-1",
+    "/haendelser/{incident}/sagsakt.zip?variant=%5B%5D",
+    "/api/incidents/{incident}/export?variant=99999999999999999999",
+    "/api/plan-templates?incident_type=%00", "/log-ind?next=%00%2F%2F",
+    "/haendelser/{incident}/opgaver?fejl=%00&opgave=99999999999999999999",
+]
+
+
+@pytest.mark.parametrize("path", GET_CASES)
+async def test_malformed_ids_and_queries_in_reads_are_not_server_errors(service, path):
+    ids = await _scene(service)
+    await service.client.post("/log-ind", data={"person": ids["editor"]})
+    response = await service.client.get(path.format(**ids), headers={DEMO: ids["editor"]},
+                                        allow_redirects=False)
+    assert response.status < 500, await response.text()
