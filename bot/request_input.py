@@ -5,8 +5,9 @@ Malformed input is answered before anything is written, in the API's error shape
 ``{"fejl": message, "felter": {field: message}}``: a body that is not a JSON object (or nested
 too deeply) is 400, one that is too large 413, and fields of the wrong type or range are 422
 naming each field, as the domain's own checks answer. An id that no row can have (not a number,
-or beyond the 32-bit id columns) is 404, exactly as an id that does not exist. The ``body_limits`` middleware checks every JSON body's size and depth
-before anything else runs, so a deeply nested body cannot reach a parser, signed in or not.
+or beyond the 32-bit id columns) is 404, exactly as an id that does not exist. The
+``body_limits`` middleware checks every body's depth before anything else runs (the guard, the
+Teams endpoint, any handler), so a deeply nested body cannot reach a parser, signed in or not.
 """
 from __future__ import annotations
 
