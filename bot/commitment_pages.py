@@ -104,11 +104,14 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
+    given = request.query.get("runder", "")  # tests stop after a few rounds
+    rounds = whole_id(given) if given else 0
+    if rounds is None:
+        raise web.HTTPBadRequest(text="Parameteren 'runder' skal være et positivt helt tal.")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
     await response.prepare(request)
     last = None
-    rounds = int(request.query.get("runder", "0"))  # tests stop after a few rounds
     sent = 0
     while True:
         body = await asyncio.to_thread(_board_body, engine(request), incident.id)

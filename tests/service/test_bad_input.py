@@ -217,3 +217,12 @@ async def test_malformed_ids_and_queries_in_reads_are_not_server_errors(service,
     response = await service.client.get(path.format(**ids), headers={DEMO: ids["editor"]},
                                         allow_redirects=False)
     assert response.status < 500, await response.text()
+
+
+@pytest.mark.parametrize("rounds", ["x", "-1", "99999999999999999999"])
+async def test_the_board_stream_refuses_a_malformed_number_of_rounds(service, rounds):
+    ids = await _scene(service)
+    response = await service.client.get(f"/haendelser/{ids['incident']}/opgaver/stroem",
+                                        params={"runder": rounds}, headers={DEMO: ids["editor"]})
+    assert response.status == 400
+    assert "runder" in await response.text()
