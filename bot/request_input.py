@@ -80,16 +80,46 @@ def _too_deep() -> web.HTTPBadRequest:
     return bad_request(f"Forespørgslen er for dybt indlejret (højst {MAX_DEPTH} niveauer).")
 
 
+def storable(value: object) -> bool:
+    """Whether every text in ``value`` can be stored: valid Unicode (no lone surrogates, which
+    JSON escapes can carry) and no NUL character (PostgreSQL text refuses it)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    return True
+
+
+UNREADABLE = "Forespørgslen indeholder tegn, der ikke kan gemmes (ugyldig Unicode eller NUL)."
+
+
 @web.middleware
 async def body_limits(request: web.Request, handler):
-    """Refuse a body nested too deeply before the guard or any handler reads it. Form posts are
-    left to aiohttp's form parser (flat by nature)."""
-    if request.method in _UNSAFE and request.body_exists and request.content_type not in _FORM_TYPES:
-        raw = await request.read()  # bounded by client_max_size (413); cached for the handler
-        if nesting_depth(raw) > MAX_DEPTH:
-            if request.path.startswith("/api/"):
-                raise _too_deep()
-            raise web.HTTPBadRequest(text="Forespørgslen er for dybt indlejret.")
+    """Before the guard or any handler reads a body: refuse one nested too deeply, and a form
+    that cannot be parsed or holds text that cannot be stored (the parsed form is cached by
+    aiohttp for the guard and the handler)."""
+    if request.method in _UNSAFE and request.body_exists:
+        api = request.path.startswith("/api/")
+        if request.content_type in _FORM_TYPES:
+            try:
+                form = await request.post()
+            except (ValueError, AssertionError):  # bad encoding, boundary or part (aiohttp)
+                form = None
+            if form is None or not storable([str(k) for k in form.keys()] + [
+                    v for v in form.values() if isinstance(v, str)]):
+                message = "Formularen kan ikke læses: " + UNREADABLE[0].lower() + UNREADABLE[1:]
+                raise bad_request(message) if api else web.HTTPBadRequest(text=message)
+        else:
+            raw = await request.read()  # bounded by client_max_size (413); cached
+            if nesting_depth(raw) > MAX_DEPTH:
+                raise _too_deep() if api else web.HTTPBadRequest(
+                    text="Forespørgslen er for dybt indlejret.")
     return await handler(request)
 
 
@@ -108,6 +138,8 @@ async def json_object(request: web.Request) -> dict:
         raise bad_request("Forespørgslen er ikke gyldig JSON.") from None
     if not isinstance(data, dict):
         raise bad_request("Forespørgslen skal være et JSON-objekt.")
+    if not storable(data):
+        raise bad_request(UNREADABLE)
     return data
 
 

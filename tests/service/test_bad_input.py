@@ -92,6 +92,9 @@ API_CASES = [
     ("POST", "/api/incidents/{incident}/alerts/preview",
      {"kind": "opdatering", "severity": "akut", "text": "Opdatering",
       "parent_alert_id": 2**63}, 422, "parent_alert_id"),
+    ("POST", "/api/meetings/{meeting}/change", {"location": "Rådhuset \ud800"}, 400, None),
+    ("POST", "/api/meetings/{meeting}/change", {"location": "Rådhuset\u0000"}, 400, None),
+    ("POST", "/api/meetings/{meeting}/cancel", {"reason": "\udfff"}, 400, None),
     ("POST", "/api/plans/{plan}/extend", {"new_end": "9999-12-31T23:59", "reason": "x"}, 422,
      "new_end"),
     ("POST", "/api/planned-events", {"template": "fest", "title": "Fest",
@@ -226,3 +229,25 @@ async def test_the_board_stream_refuses_a_malformed_number_of_rounds(service, ro
                                         params={"runder": rounds}, headers={DEMO: ids["editor"]})
     assert response.status == 400
     assert "runder" in await response.text()
+
+
+@pytest.mark.parametrize("path, body, content_type", [
+    ("/log-ind", b"\xff\xfe=\xff", "application/x-www-form-urlencoded"),
+    ("/aktiver", b"title=\xff&csrf=x", "application/x-www-form-urlencoded"),
+    ("/haendelser/{incident}/moede", b"handling=flyt&location=R%C3%A5dhuset%00",
+     "application/x-www-form-urlencoded"),
+    ("/log-ind", b"person", "multipart/form-data"),  # no boundary
+    ("/log-ind", b'--x\r\nContent-Disposition: form-data; name="person"\r\n\r\n\xff\r\n--x--\r\n',
+     "multipart/form-data; boundary=x"),
+])
+async def test_a_form_that_cannot_be_read_is_400(service, path, body, content_type):
+    """Before the guard reads it for the CSRF token, signed in or not."""
+    ids = await _scene(service)
+    await service.client.post("/log-ind", data={"person": ids["editor"]})
+    before = _counts(service.engine)
+    response = await service.client.post(path.format(**ids), data=body,
+                                         headers={"Content-Type": content_type},
+                                         allow_redirects=False)
+    assert response.status == 400, await response.text()
+    assert "Formularen kan ikke læses" in await response.text()
+    assert _counts(service.engine) == before
