@@ -80,23 +80,37 @@ def _too_deep() -> web.HTTPBadRequest:
     return bad_request(f"Forespørgslen er for dybt indlejret (højst {MAX_DEPTH} niveauer).")
 
 
-def storable(value: object) -> bool:
-    """Whether every text in ``value`` can be stored: valid Unicode (no lone surrogates, which
-    JSON escapes can carry) and no NUL character (PostgreSQL text refuses it)."""
+def _storable_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def unstorable(value: object, where: str = "") -> str | None:
+    """Where in ``value`` a text cannot be stored ("title", "areas[2]"; "" for the top), or None:
+    a lone surrogate (JSON escapes can carry one; SQLite refuses it) or a NUL character
+    (PostgreSQL text refuses it)."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return "\x00" not in value
+        return None if _storable_text(value) else where
     if isinstance(value, dict):
-        return all(storable(k) and storable(v) for k, v in value.items())
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if not _storable_text(str(key)):
+                return where
+            found = unstorable(item, name)
+            if found is not None:
+                return found
     if isinstance(value, list):
-        return all(storable(v) for v in value)
-    return True
+        for index, item in enumerate(value):
+            found = unstorable(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
-UNREADABLE = "Forespørgslen indeholder tegn, der ikke kan gemmes (ugyldig Unicode eller NUL)."
+BAD_TEXT = "indeholder tegn, der ikke kan gemmes (ugyldig Unicode eller NUL)"
 
 
 @web.middleware
@@ -111,9 +125,9 @@ async def body_limits(request: web.Request, handler):
                 form = await request.post()
             except (ValueError, AssertionError):  # bad encoding, boundary or part (aiohttp)
                 form = None
-            if form is None or not storable([str(k) for k in form.keys()] + [
-                    v for v in form.values() if isinstance(v, str)]):
-                message = "Formularen kan ikke læses: " + UNREADABLE[0].lower() + UNREADABLE[1:]
+            if form is None or unstorable([str(k) for k in form.keys()] + [
+                    v for v in form.values() if isinstance(v, str)]) is not None:
+                message = f"Formularen kan ikke læses: den {BAD_TEXT}."
                 raise bad_request(message) if api else web.HTTPBadRequest(text=message)
         else:
             raw = await request.read()  # bounded by client_max_size (413); cached
@@ -138,8 +152,9 @@ async def json_object(request: web.Request) -> dict:
         raise bad_request("Forespørgslen er ikke gyldig JSON.") from None
     if not isinstance(data, dict):
         raise bad_request("Forespørgslen skal være et JSON-objekt.")
-    if not storable(data):
-        raise bad_request(UNREADABLE)
+    where = unstorable(data)
+    if where is not None:
+        raise invalid_fields({where or "_": BAD_TEXT})
     return data
 
 
