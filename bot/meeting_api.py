@@ -77,7 +77,8 @@ def _meeting_call(data: dict) -> dict:
               "externals": fields.objects("externals")}
     for index, external in enumerate(called["externals"]):
         item = Fields(external)
-        item.text("person_id", longest=100), item.text("reason")
+        item.text("person_id", longest=100)
+        item.text("reason")
         fields.errors.update({f"externals[{index}].{name}": message
                               for name, message in item.errors.items()})
     fields.check()
