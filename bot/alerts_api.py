@@ -20,27 +20,14 @@ from notifications.resend import ResendRefused, resend
 
 from . import access
 from .access import may_view_incident
-from .api import MAX_BODY, _incident_or_error, _person_or_401, ok, problem
+from .api import _incident_or_error, _person_or_401, ok, problem
 from .keys import SERVICES
-
-
-async def _json_body(request: web.Request):
-    if request.content_length and request.content_length > MAX_BODY:
-        return None, problem(413, f"Forespørgslen er for stor (højst {MAX_BODY // 1024} kB).")
-    try:
-        data = json.loads(await request.content.read(MAX_BODY + 1) or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None, problem(400, "Forespørgslen er ikke gyldig JSON.")
-    if not isinstance(data, dict):
-        return None, problem(400, "Forespørgslen skal være et JSON-objekt.")
-    return data, None
+from .request_input import Fields, json_object, path_id
 
 
 @access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def preview_alert(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    data = await json_object(request)
     with Session(request.app[SERVICES].engine) as session:
         person = _person_or_401(request, session)
         incident = _incident_or_error(request, session, person)
@@ -59,9 +46,7 @@ async def preview_alert(request: web.Request) -> web.Response:
 @access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def send_alert(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    data, error = await _json_body(request)
-    if error:
-        return error
+    data = await json_object(request)
     with Session(services.engine) as session:
         person = _person_or_401(request, session)
         incident = _incident_or_error(request, session, person)
@@ -92,10 +77,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 def _alert_or_error(session: Session, request: web.Request, person) -> Alert:
-    try:
-        alert = session.get(Alert, int(request.match_info["alert_id"]))
-    except ValueError:
-        alert = None
+    alert = session.get(Alert, path_id(request, "alert_id", "Varslet findes ikke."))
     if alert is None or not may_view_incident(session, person.id, alert.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Varslet findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
@@ -127,17 +109,15 @@ async def acknowledge_alert(request: web.Request) -> web.Response:
 @access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def resend_delivery(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    data, error = await _json_body(request)
-    if error:
-        return error
+    data = await json_object(request)
     with Session(services.engine) as session:
         person = _person_or_401(request, session)
-        try:
-            delivery = session.get(Delivery, int(request.match_info["delivery_id"]))
-        except ValueError:
-            delivery = None
+        delivery = session.get(Delivery, path_id(request, "delivery_id", "Leveringen findes ikke."))
         if delivery is None or not may_view_incident(session, person.id, delivery.incident_id):
             return problem(404, "Leveringen findes ikke.")
+    fields = Fields(data)
+    channel = fields.text("channel", longest=20)
+    fields.check()
     from handleplaner.directory import queries as directory
 
     with Session(services.engine) as session:
@@ -146,7 +126,7 @@ async def resend_delivery(request: web.Request) -> web.Response:
 
     def again():
         with transaction(services.engine) as session:
-            return resend(session, delivery_id=delivery.id, channel=str(data.get("channel", "")),
+            return resend(session, delivery_id=delivery.id, channel=channel,
                           actor_id=person.id,
                           available=tuple(services.worker.channels)).id
 

@@ -22,8 +22,7 @@ from .access import current_person, may_view_incident
 from .activation import activate_beredskab
 from .keys import SERVICES
 from .openapi import openapi_document
-
-MAX_BODY = 64 * 1024
+from .request_input import json_object, path_id
 
 
 def problem(status: int, message: str, fields: dict | None = None) -> web.Response:
@@ -80,11 +79,7 @@ def _raise(status: int, message: str) -> web.HTTPException:
 
 
 def _incident_or_error(request: web.Request, session: Session, person):
-    try:
-        incident_id = int(request.match_info["incident_id"])
-    except ValueError:
-        raise _raise(404, "Hændelsen findes ikke.") from None
-    incident = get_incident(session, incident_id)
+    incident = get_incident(session, path_id(request, "incident_id", "Hændelsen findes ikke."))
     if incident is None:
         raise _raise(404, "Hændelsen findes ikke.")
     if not may_view_incident(session, person.id, incident.id):
@@ -94,7 +89,11 @@ def _incident_or_error(request: web.Request, session: Session, person):
 
 @access.rule(access.PUBLIC)
 async def openapi(request: web.Request) -> web.Response:
-    return ok(openapi_document(request.app[SERVICES].settings.public_url))
+    roles = {(r.resource.canonical, r.method.lower()): access.rule_of(r.handler).role
+             for r in request.app.router.routes()
+             if r.resource is not None and access.rule_of(r.handler) is not None}
+    return ok(openapi_document(request.app[SERVICES].settings.public_url,
+                               role_of=lambda path, method: roles.get((path, method))))
 
 
 @access.rule(access.SIGNED_IN)
@@ -119,14 +118,7 @@ async def create_incident(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with Session(services.engine) as session:
         person = _person_or_401(request, session)
-    if request.content_length and request.content_length > MAX_BODY:
-        return problem(413, f"Forespørgslen er for stor (højst {MAX_BODY // 1024} kB).")
-    try:
-        data = json.loads(await request.content.read(MAX_BODY + 1) or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return problem(400, "Forespørgslen er ikke gyldig JSON.")
-    if not isinstance(data, dict):
-        return problem(400, "Forespørgslen skal være et JSON-objekt.")
+    data = await json_object(request)
     try:
         activated = await asyncio.to_thread(activate_beredskab, services.engine,
                                             actor_id=person.id, data=data,

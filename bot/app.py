@@ -6,7 +6,7 @@ from aiohttp import web
 from . import (access, alert_pages, alerts_api, api, commitment_pages, guard, meeting_api,
                meeting_pages, pages, plan_api, plan_pages, sign_in_pages, teams_endpoint,
                web_session)
-from . import casefile_pages, security_headers, static_files, statistics_page
+from . import casefile_pages, request_input, security_headers, static_files, statistics_page
 from . import health, metrics, observe
 from .entra_sign_in import ENTRA_SIGN_IN, EntraSignIn
 from .keys import SERVICES
@@ -18,7 +18,8 @@ def create_app(settings: Settings, *, services: Services | None = None,
                start_worker: bool = True) -> web.Application:
     """The service. Pass ``services`` to share them (tests); otherwise they are built at start-up
     and closed at shutdown."""
-    app = web.Application(middlewares=[observe.observe, web_session.resolve, guard.guard,
+    app = web.Application(middlewares=[observe.observe, request_input.body_limits,
+                                       web_session.resolve, guard.guard,
                                        observe.incident_context],
                           client_max_size=1024 * 1024)
     observe.install(app)

@@ -22,6 +22,7 @@ from . import access
 from .api import _person_or_401, ok
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
+from .request_input import whole_id
 from .plan_pages import _incident
 
 STREAM_POLL_SECONDS = 2.0
@@ -103,11 +104,14 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
+    given = request.query.get("runder", "")  # tests stop after a few rounds
+    rounds = whole_id(given) if given else 0
+    if rounds is None:
+        raise web.HTTPBadRequest(text="Parameteren 'runder' skal være et positivt helt tal.")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
     await response.prepare(request)
     last = None
-    rounds = int(request.query.get("runder", "0"))  # tests stop after a few rounds
     sent = 0
     while True:
         body = await asyncio.to_thread(_board_body, engine(request), incident.id)
@@ -129,10 +133,7 @@ async def board_press(request: web.Request) -> web.Response:
     with Session(services.engine) as session:
         person = _signed_in(request, session)
         incident = _incident(request, session, person)
-    try:
-        commitment_id = int(form.get("commitment_id", "0") or 0)
-    except ValueError:
-        commitment_id = 0
+    commitment_id = whole_id(form.get("commitment_id")) or 0
     action = form.get("handling", "")
     # Back to where the button was: the board page, or the board on the incident page.
     on_incident = form.get("fra") == "haendelse"

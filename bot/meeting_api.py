@@ -16,9 +16,9 @@ from notifications.meeting_invites import (alert_missing_authorities, ics_for, s
 
 from . import access
 from .access import may_view_incident
-from .alerts_api import _json_body
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
+from .request_input import Fields, json_object, path_id
 
 
 def meeting_json(session: Session, meeting: Meeting) -> dict:
@@ -37,10 +37,7 @@ def meeting_json(session: Session, meeting: Meeting) -> dict:
 
 
 def _meeting(request: web.Request, session: Session, person) -> Meeting:
-    try:
-        meeting = session.get(Meeting, int(request.match_info["meeting_id"]))
-    except ValueError:
-        meeting = None
+    meeting = session.get(Meeting, path_id(request, "meeting_id", "Mødet findes ikke."))
     if meeting is None or not may_view_incident(session, person.id, meeting.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Mødet findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
@@ -70,11 +67,27 @@ async def _run(request: web.Request, work, *, status: int = 200, invite: bool = 
     return ok(body, status=status)
 
 
+def _meeting_call(data: dict) -> dict:
+    """The call's fields, each of its type (the domain checks what they mean)."""
+    fields = Fields(data)
+    starts = fields.moment("starts_at")
+    called = {"starts_at": starts.isoformat() if starts else None,
+              "duration_minutes": fields.whole("duration_minutes", 15, 480, 60),
+              "online": fields.flag("online", True), "location": fields.text("location", longest=200),
+              "externals": fields.objects("externals")}
+    for index, external in enumerate(called["externals"]):
+        item = Fields(external)
+        item.text("person_id", longest=100)
+        item.text("reason")
+        fields.errors.update({f"externals[{index}].{name}": message
+                              for name, message in item.errors.items()})
+    fields.check()
+    return {**data, **called}
+
+
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def call(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    data = _meeting_call(await json_object(request))
 
     def work(session, person):
         incident = _incident_or_error(request, session, person)
@@ -97,34 +110,29 @@ async def list_meetings(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def change(request: web.Request) -> web.Response:
-    from datetime import datetime
-
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    starts = fields.moment("starts_at")
+    location = fields.text("location", default=None, longest=200)
+    fields.check()
 
     def work(session, person):
         meeting = _meeting(request, session, person)
-        try:
-            starts = datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None
-        except ValueError:
-            raise meetings.MeetingInvalid({"starts_at": "er ikke et gyldigt tidspunkt"}) from None
         return meetings.change_meeting(session, meeting_id=meeting.id, actor_id=person.id,
-                                       starts_at=starts, location=data.get("location")).id
+                                       starts_at=starts, location=location).id
 
     return await _run(request, work, invite=True)
 
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def cancel(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    reason = fields.text("reason")
+    fields.check()
 
     def work(session, person):
         meeting = _meeting(request, session, person)
         return meetings.cancel_meeting(session, meeting_id=meeting.id, actor_id=person.id,
-                                       reason=str(data.get("reason", "")) or "ikke angivet").id
+                                       reason=reason or "ikke angivet").id
 
     return await _run(request, work, invite=True)
 
@@ -132,22 +140,21 @@ async def cancel(request: web.Request) -> web.Response:
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def respond(request: web.Request) -> web.Response:
     """The secretariat records an answer given by phone or mail (mail-only parties)."""
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    person_id, answer = fields.text("person_id", longest=100), fields.text("response", longest=40)
+    fields.check()
 
     def work(session, person):
         meeting = _meeting(request, session, person)
         meetings._require_secretariat(session, person.id)
-        meetings.record_response(session, meeting_id=meeting.id,
-                                 person_id=str(data.get("person_id", "")),
-                                 response=str(data.get("response", "")), actor_id=person.id)
+        meetings.record_response(session, meeting_id=meeting.id, person_id=person_id,
+                                 response=answer, actor_id=person.id)
         return meeting.id
 
     response = await _run(request, work)
     if response.status == 200:
         await alert_missing_authorities(request.app[SERVICES].engine,
-                                        int(request.match_info["meeting_id"]))
+                                        path_id(request, "meeting_id", "Mødet findes ikke."))
         request.app[SERVICES].worker.wakeup.set()
     return response
 
@@ -168,15 +175,15 @@ async def sync(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def decide(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    position = fields.whole("agenda_position", 0, 1000, 0)
+    text, measure = fields.text("text"), fields.object("measure")
+    fields.check()
 
     def work(session, person):
         meeting = _meeting(request, session, person)
         meetings.add_decision(session, meeting_id=meeting.id, actor_id=person.id,
-                              agenda_position=int(data.get("agenda_position", 0) or 0),
-                              text=str(data.get("text", "")), measure=data.get("measure"))
+                              agenda_position=position, text=text, measure=measure)
         return meeting.id
 
     return await _run(request, work, status=201)

@@ -21,6 +21,7 @@ from . import access
 from .form_errors import blank_means_missing
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
+from .request_input import MOMENT_ERROR, parse_moment, whole_id
 from .plan_pages import _incident
 
 
@@ -91,19 +92,30 @@ async def meeting_submit(request: web.Request) -> web.Response:
     chosen = [i for i, pid in enumerate(form.getall("ekstern", [])) if pid]  # select positions
 
     def whole(name: str, default: int, message: str) -> int:
-        try:
-            return int((form.get(name) or "").strip() or default)
-        except ValueError:
-            raise meetings.MeetingInvalid({name: message}) from None
+        text = (form.get(name) or "").strip()
+        if not text:
+            return default
+        number = whole_id(text) if text != "0" else 0
+        if number is None or number > 100_000:
+            raise meetings.MeetingInvalid({name: message})
+        return number
+
+    def moment(name: str, required: bool):
+        text = (form.get(name) or "").strip()
+        if not text and not required:
+            return None
+        found = parse_moment(text)
+        if found is None:
+            raise meetings.MeetingInvalid({name: MOMENT_ERROR})
+        return found
 
     def run():
-        from datetime import datetime
-
         with transaction(services.engine) as session:
             if action == "indkald":
                 externals = [{"person_id": pid, "reason": form.get(f"grund_{i}", "")}
                              for i, pid in enumerate(form.getall("ekstern", [])) if pid]
-                data = {"starts_at": form.get("starts_at") or None,
+                starts = moment("starts_at", required=False)
+                data = {"starts_at": starts.isoformat() if starts else None,
                         "duration_minutes": whole("duration_minutes", 60,
                                                   "skal være et helt antal minutter"),
                         "online": form.get("online") == "ja", "location": form.get("location", ""),
@@ -113,10 +125,7 @@ async def meeting_submit(request: web.Request) -> web.Response:
             if current is None:
                 raise meetings.MeetingInvalid({"meeting": "der er intet møde"})
             if action == "flyt":
-                try:
-                    starts = datetime.fromisoformat(form.get("starts_at", ""))
-                except ValueError:
-                    raise meetings.MeetingInvalid({"starts_at": "er ikke et gyldigt tidspunkt"}) from None
+                starts = moment("starts_at", required=True)
                 return meetings.change_meeting(session, meeting_id=current.id, actor_id=person.id,
                                                starts_at=starts).id, True
             if action == "aflys":

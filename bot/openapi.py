@@ -23,9 +23,34 @@ def _json(schema: dict, description: str) -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    text = {400: "Ugyldig forespørgsel", 401: "Ikke logget ind", 403: "Ingen adgang",
-            404: "Findes ikke", 413: "For stor", 422: "Felter med fejl"}
-    return {str(c): _json({"$ref": "#/components/schemas/Fejl"}, text[c]) for c in codes}
+    return {str(c): _json({"$ref": "#/components/schemas/Fejl"}, _REFUSALS[c]) for c in codes}
+
+
+_REFUSALS = {400: "Ugyldig forespørgsel: ikke et JSON-objekt, eller for dybt indlejret",
+             401: "Ikke logget ind", 403: "Ingen adgang", 404: "Findes ikke",
+             409: "Konflikt", 413: "For stor", 422: "Felter med fejl"}
+
+
+def complete_refusals(paths: dict, role_of) -> dict:
+    """Add the refusals every operation gives by construction: 401 signed out; 400 for a state
+    change whose body is not a JSON object or is nested too deeply; 413 and 422 where there is
+    a body; 403 where the route's rule names a role (``role_of(path, method)``); 404 where the
+    path names an object."""
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = {401}
+            if method in ("post", "put", "patch", "delete"):
+                codes.add(400)
+            if "requestBody" in operation:
+                codes |= {413, 422}
+            if role_of(path, method):
+                codes.add(403)
+            if "{" in path:
+                codes.add(404)
+            responses = operation["responses"]
+            for code in sorted(codes):
+                responses.setdefault(str(code), _errors(code)[str(code)])
+    return paths
 
 
 def _incident_path(summary: str, schema: dict) -> dict:
@@ -174,11 +199,20 @@ def _meeting_paths() -> dict:
                    ok="Indkaldt", code="201", params=[_path_param("incident_id")]),
             "get": {"summary": "Møder med svar pr. myndighed", "parameters": [_path_param("incident_id")],
                     "responses": {"200": _json({"type": "array", "items": obj}, "OK"), **_errors(401, 403, 404)}}},
-        "/api/meetings/{meeting_id}/change": post("Flyt mødet (samme UID, højere SEQUENCE)", obj),
-        "/api/meetings/{meeting_id}/cancel": post("Aflys mødet", obj),
-        "/api/meetings/{meeting_id}/responses": post("Registrér et svar (fx fra en ekstern part)", obj),
+        "/api/meetings/{meeting_id}/change": post("Flyt mødet (samme UID, højere SEQUENCE)", {
+            "type": "object", "properties": {"starts_at": {"type": "string", "format": "date-time"},
+                                             "location": {"type": "string"}}}),
+        "/api/meetings/{meeting_id}/cancel": post("Aflys mødet", {
+            "type": "object", "properties": {"reason": {"type": "string"}}}),
+        "/api/meetings/{meeting_id}/responses": post("Registrér et svar (fx fra en ekstern part)", {
+            "type": "object", "required": ["person_id", "response"],
+            "properties": {"person_id": {"type": "string"}, "response": {"type": "string"}}}),
         "/api/meetings/{meeting_id}/responses/sync": post("Hent svarene fra kalenderen; varsl suppleanter for myndigheder uden deltager"),
-        "/api/meetings/{meeting_id}/decisions": post("Beslutning til referatet (med indsats til handleplanen)", obj, code="201"),
+        "/api/meetings/{meeting_id}/decisions": post(
+            "Beslutning til referatet (med indsats til handleplanen)", {
+                "type": "object", "required": ["agenda_position", "text"], "properties": {
+                    "agenda_position": {"type": "integer"}, "text": {"type": "string"},
+                    "measure": {"type": "object"}}}, code="201"),
         "/api/meetings/{meeting_id}/minutes/apply": post("Overfør referatets indsatser til handleplanens udkast"),
         "/api/meetings/{meeting_id}/invitation.ics": {"get": {
             "summary": "Invitationen som iCalendar", "parameters": meeting,
@@ -186,7 +220,7 @@ def _meeting_paths() -> dict:
     }
 
 
-def openapi_document(server_url: str) -> dict:
+def openapi_document(server_url: str, role_of=lambda path, method: None) -> dict:
     from notifications.compose import AlertRequest
 
     activation = ActivationRequest.model_json_schema()
@@ -207,7 +241,7 @@ def openapi_document(server_url: str) -> dict:
                 "demoPerson": {"type": "apiKey", "in": "header", "name": "X-Demo-Person"}},
         },
         "security": [{"session": []}, {"demoPerson": []}],
-        "paths": {
+        "paths": complete_refusals({
             "/api/areas": {"get": {"summary": "Lokalområder", "responses": {
                 "200": _json({"type": "array", "items": {"type": "object", "properties": {
                     "code": {"type": "string"}, "name": {"type": "string"}}}}, "OK"),
@@ -252,5 +286,5 @@ def openapi_document(server_url: str) -> dict:
             **_alert_paths(),
             **_plan_paths(),
             **_meeting_paths(),
-        },
+        }, role_of),
     }

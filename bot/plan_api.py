@@ -17,9 +17,9 @@ from notifications.plan_alerts import request_approval, send_tasks, share_with_s
 
 from . import access
 from .access import may_view_incident
-from .alerts_api import _json_body
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
+from .request_input import MOMENT_ERROR, Fields, json_object, not_found, path_id
 from .security_headers import document_policy
 
 
@@ -56,10 +56,7 @@ def _errors(error: Exception) -> web.Response:
 
 
 def _plan_or_404(request: web.Request, session: Session, person) -> Plan:
-    try:
-        plan = session.get(Plan, int(request.match_info["plan_id"]))
-    except ValueError:
-        plan = None
+    plan = session.get(Plan, path_id(request, "plan_id", "Planen findes ikke."))
     if plan is None or not may_view_incident(session, person.id, plan.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Planen findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
@@ -93,15 +90,15 @@ async def templates(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def draft(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    template_code = fields.text("template", longest=100)
+    period_days = fields.whole("period_days", 1, 365)
+    fields.check()
 
     def work(session, person):
         incident = _incident_or_error(request, session, person)
         plan = plans.draft_plan(session, incident_id=incident.id, actor_id=person.id,
-                                template_code=str(data.get("template", "")),
-                                period_days=data.get("period_days"))
+                                template_code=template_code, period_days=period_days)
         return plan_json(session, plan)
 
     return await _change(request, work, status=201)
@@ -120,9 +117,7 @@ async def get_plan(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def add_measure(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    data = await json_object(request)
 
     def work(session, person):
         plan = _plan_or_404(request, session, person)
@@ -134,9 +129,7 @@ async def add_measure(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def update_measure(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    data = await json_object(request)
 
     def work(session, person):
         plan = _plan_or_404(request, session, person)
@@ -160,10 +153,9 @@ async def remove_measure(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def send(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
-    rule = str(data.get("rule") or request.app[SERVICES].settings.approval_rule)
+    fields = Fields(await json_object(request))
+    rule = fields.text("rule", longest=20) or request.app[SERVICES].settings.approval_rule
+    fields.check()
 
     def work(session, person):
         plan = _plan_or_404(request, session, person)
@@ -178,20 +170,16 @@ async def send(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def extend(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    new_end, reason = fields.moment("new_end"), fields.text("reason")
+    if new_end is None:
+        fields.errors.setdefault("new_end", MOMENT_ERROR)
+    fields.check()
 
     def work(session, person):
-        from datetime import datetime
-
         plan = _plan_or_404(request, session, person)
-        try:
-            new_end = datetime.fromisoformat(str(data.get("new_end", "")))
-        except ValueError:
-            raise plans.PlanInvalid({"new_end": "er ikke et gyldigt tidspunkt"}) from None
         plans.extend_plan(session, plan_id=plan.id, actor_id=person.id, new_end=new_end,
-                          reason=str(data.get("reason", "")))
+                          reason=reason)
         return plan_json(session, plan)
 
     return await _change(request, work)
@@ -199,17 +187,17 @@ async def extend(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def decide(request: web.Request) -> web.Response:
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    decision, comment = fields.text("decision", longest=20), fields.text("comment")
+    fields.check()
+    version_id = path_id(request, "version_id", "Versionen findes ikke.")
 
     def work(session, person):
-        version = session.get(PlanVersion, int(request.match_info["version_id"]))
+        version = session.get(PlanVersion, version_id)
         if version is None:
             raise plans.PlanInvalid({"version": "versionen findes ikke"})
         done = plans.decide(session, version_id=version.id, person_id=person.id,
-                            decision=str(data.get("decision", "")),
-                            comment=str(data.get("comment", "")))
+                            decision=decision, comment=comment)
         return {"version_id": version.id, "state": done.version.state,
                 "settled": done.outcome_now}
 
@@ -218,11 +206,11 @@ async def decide(request: web.Request) -> web.Response:
 
 def _version(request: web.Request, session: Session, person) -> PlanVersion:
     plan = _plan_or_404(request, session, person)
+    number = path_id(request, "number", "Versionen findes ikke.")
     version = session.exec(select(PlanVersion).where(
-        PlanVersion.plan_id == plan.id,
-        PlanVersion.number == int(request.match_info["number"]))).first()
+        PlanVersion.plan_id == plan.id, PlanVersion.number == number)).first()
     if version is None:
-        raise web.HTTPNotFound(text="Versionen findes ikke.")
+        raise not_found(request, "Versionen findes ikke.")
     return version
 
 
@@ -281,31 +269,20 @@ async def share(request: web.Request) -> web.Response:
 @access.rule(access.SECRETARIAT)
 async def planned(request: web.Request) -> web.Response:
     """Prepare a planned event's beredskabsplan ahead of time."""
-    from datetime import datetime
-
     from handleplaner.plans.planned import prepare_planned
 
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    template_code, title = fields.text("template", longest=100), fields.text("title", longest=200)
+    event_at, areas = fields.moment("event_at"), fields.texts("areas")
+    whole_city, days_before = fields.flag("whole_city"), fields.whole("days_before", 0, 60, 4)
+    if event_at is None:
+        fields.errors.setdefault("event_at", MOMENT_ERROR)
+    fields.check()
 
     def work(session, person):
-        try:
-            event_at = datetime.fromisoformat(str(data.get("event_at", "")))
-        except ValueError:
-            raise plans.PlanInvalid({"event_at": "er ikke et gyldigt tidspunkt"}) from None
-        areas = data.get("areas") or []
-        if not isinstance(areas, list):
-            raise plans.PlanInvalid({"areas": "skal være en liste"})
-        days_before = data.get("days_before", 4)
-        if not isinstance(days_before, int) or isinstance(days_before, bool) \
-                or not 0 <= days_before <= 60:
-            raise plans.PlanInvalid({"days_before": "skal være et helt antal dage (0–60)"})
-        plan = prepare_planned(session, actor_id=person.id, template_code=str(data.get("template", "")),
-                               title=str(data.get("title", "")), event_at=event_at,
-                               areas=[str(a) for a in areas],
-                               whole_city=bool(data.get("whole_city")),
-                               days_before=days_before)
+        plan = prepare_planned(session, actor_id=person.id, template_code=template_code,
+                               title=title, event_at=event_at, areas=areas,
+                               whole_city=whole_city, days_before=days_before)
         return plan_json(session, plan)
 
     return await _change(request, work, status=201)
@@ -316,14 +293,13 @@ async def evaluation(request: web.Request) -> web.Response:
     from handleplaner.clock import utcnow
     from handleplaner.plans.timebox import evaluate
 
-    data, error = await _json_body(request)
-    if error:
-        return error
+    fields = Fields(await json_object(request))
+    text = fields.text("text")
+    fields.check()
 
     def work(session, person):
         plan = _plan_or_404(request, session, person)
-        row = evaluate(session, plan_id=plan.id, person_id=person.id,
-                       text=str(data.get("text", "")), now=utcnow())
+        row = evaluate(session, plan_id=plan.id, person_id=person.id, text=text, now=utcnow())
         return {"id": row.id, "authority": row.authority_code}
 
     return await _change(request, work, status=201)
@@ -339,8 +315,8 @@ def routes() -> list[web.RouteDef]:
         web.delete("/api/plans/{plan_id}/measures/{key}", remove_measure),
         web.post("/api/plans/{plan_id}/send", send),
         web.post("/api/plans/{plan_id}/extend", extend),
-        web.get("/api/plans/{plan_id}/versions/{number:[0-9]+}", version_json),
-        web.post("/api/plans/{plan_id}/versions/{number:[0-9]+}/sikkerby", share),
+        web.get("/api/plans/{plan_id}/versions/{number}", version_json),
+        web.post("/api/plans/{plan_id}/versions/{number}/sikkerby", share),
         web.post("/api/plan-versions/{version_id}/decisions", decide),
         web.post("/api/planned-events", planned),
         web.post("/api/plans/{plan_id}/evaluations", evaluation),

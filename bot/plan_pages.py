@@ -23,6 +23,7 @@ from .access import may_view_incident
 from .form_errors import blank_means_missing
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
+from .request_input import MOMENT_ERROR, parse_moment, whole_id
 
 
 def _incident(request: web.Request, session: Session, person):
@@ -103,10 +104,10 @@ def _whole(form, name: str, message: str) -> int | None:
     text = (form.get(name) or "").strip()
     if not text:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise plans.PlanInvalid({name: message}) from None
+    number = whole_id(text)
+    if number is None:
+        raise plans.PlanInvalid({name: message})
+    return number
 
 
 @action("udarbejd")
@@ -162,23 +163,19 @@ def _send(session, person, incident, form):
 
 @action("forlaeng")
 def _extend(session, person, incident, form):
-    from datetime import datetime
-
     plan = plans.plan_of_incident(session, incident.id)
-    try:
-        new_end = datetime.fromisoformat(form.get("new_end", ""))
-    except ValueError:
-        raise plans.PlanInvalid({"new_end": "er ikke et gyldigt tidspunkt"}) from None
+    new_end = parse_moment(form.get("new_end", ""))
+    if new_end is None:
+        raise plans.PlanInvalid({"new_end": MOMENT_ERROR})
     plans.extend_plan(session, plan_id=plan.id, actor_id=person.id, new_end=new_end,
                       reason=form.get("reason", ""))
 
 
 @action("beslut")
 def _decide(session, person, incident, form):
-    try:
-        version_id = int(form.get("version_id", ""))
-    except ValueError:
-        raise plans.PlanInvalid({"version": "versionen findes ikke"}) from None
+    version_id = whole_id(form.get("version_id"))
+    if version_id is None:
+        raise plans.PlanInvalid({"version": "versionen findes ikke"})
     plans.decide(session, version_id=version_id, person_id=person.id,
                  decision=form.get("decision", ""), comment=form.get("comment", ""))
 

@@ -40,7 +40,7 @@ class AlertRequest(BaseModel):
     severity: str
     text: str = Field(min_length=1, max_length=TEXT_MAX)
     audience: AudienceSpec | None = None
-    parent_alert_id: int | None = None
+    parent_alert_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # a 32-bit id column
     requires_ack: bool = False
     quorum_per_authority: int | None = Field(default=None, ge=1, le=50)
     escalate_after_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
