@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner.access import may_view
 from handleplaner.incidents import NotAllowed
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
@@ -18,7 +19,6 @@ from notifications.progress import alert_progress, incident_progress
 from notifications.resend import ResendRefused, resend
 
 from . import access
-from .access import may_view_incident
 from .api import MAX_BODY, _incident_or_error, _person_or_401, ok, problem
 from .keys import SERVICES
 
@@ -92,7 +92,7 @@ def _alert_or_error(session: Session, request: web.Request, person) -> Alert:
         alert = session.get(Alert, int(request.match_info["alert_id"]))
     except ValueError:
         alert = None
-    if alert is None or not may_view_incident(session, person.id, alert.incident_id):
+    if alert is None or not may_view(session, person.id, alert.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Varslet findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
     return alert
@@ -132,7 +132,7 @@ async def resend_delivery(request: web.Request) -> web.Response:
             delivery = session.get(Delivery, int(request.match_info["delivery_id"]))
         except ValueError:
             delivery = None
-        if delivery is None or not may_view_incident(session, person.id, delivery.incident_id):
+        if delivery is None or not may_view(session, person.id, delivery.incident_id):
             return problem(404, "Leveringen findes ikke.")
     from handleplaner.directory import queries as directory
 
