@@ -11,6 +11,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner.access import commitment_in
 from handleplaner.clock import dansk
 from handleplaner.commitments.models import COMMITMENT_STATES
 from handleplaner.commitments.service import (CommitmentRefused, NotYours, board, press,
@@ -25,6 +26,8 @@ from .pages import _form, _signed_in, engine, page
 from .plan_pages import _incident
 
 STREAM_POLL_SECONDS = 2.0
+# An id that does not exist, or belongs to another incident than the board's: the same answer.
+COMMITMENT_MISSING = "Opgaven eller handlingen findes ikke."
 
 
 def _board(session: Session, incident_id: int) -> list[dict]:
@@ -145,6 +148,9 @@ async def board_press(request: web.Request) -> web.Response:
                                 f"{anchor}")
 
     def run():
+        with Session(services.engine) as session:  # through the incident in the URL
+            if commitment_in(session, incident.id, commitment_id) is None:
+                raise CommitmentRefused(COMMITMENT_MISSING)
         if action == "udskyd":
             from notifications.commitment_reminders import snooze
 

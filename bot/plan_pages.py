@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 from sqlmodel import Session
 
-from handleplaner.access import may_view
+from handleplaner.access import may_view, version_in
 from handleplaner.clock import dansk, local
 from handleplaner.directory import queries as directory
 from handleplaner.incidents import get_incident
@@ -179,6 +179,8 @@ def _decide(session, person, incident, form):
         version_id = int(form.get("version_id", ""))
     except ValueError:
         raise plans.PlanInvalid({"version": "versionen findes ikke"}) from None
+    if version_in(session, incident.id, version_id) is None:  # through the incident in the URL
+        raise plans.PlanInvalid({"version": "versionen findes ikke"})
     plans.decide(session, version_id=version_id, person_id=person.id,
                  decision=form.get("decision", ""), comment=form.get("comment", ""))
 

@@ -33,7 +33,12 @@ ACTIVATOR_ROLE = "activator"
 SECRETARIAT_ROLE = "secretariat"
 ROLES = (ACTIVATOR_ROLE, SECRETARIAT_ROLE)
 
-NOWHERE = 0  # no incident has this id: what the checks run against when there is no incident
+NOWHERE = 0  # no row has this id: what the checks run against when there is none
+
+
+def _key(value) -> int:
+    """An id as the database can take it (32-bit INTEGER columns); anything else is NOWHERE."""
+    return value if isinstance(value, int) and 0 < value < 2**31 else NOWHERE
 
 # The alert tables belong to the notifications layer, which the domain does not import; the
 # rule only needs who was alerted about which incident.
@@ -98,7 +103,7 @@ def _takes_part(session: Session, person_id: str, incident_id: int) -> bool:
 def standing(session: Session, person_id: str, incident_id: int | None) -> Standing:
     """Who the person is to the incident. Always the same three statements - the incident, the
     person's groups, their part in it - whether the incident exists, is hidden or is visible."""
-    key = incident_id if incident_id is not None else NOWHERE
+    key = _key(incident_id)
     found = session.get(Incident, key)
     kinds = _group_kinds(session, person_id)
     participant = _takes_part(session, person_id, key)
@@ -138,8 +143,7 @@ def _incident_id(session: Session, query) -> int | None:
 def incident_of(session: Session, kind: str, key: int | None) -> int | None:
     """The incident that a plan, plan version, meeting, alert or commitment (``kind``) belongs
     to, or None if there is none. One statement for every kind, found or not."""
-    if key is None:
-        key = NOWHERE
+    key = _key(key)
     queries = {
         "incident": select(Incident.id).where(Incident.id == key),
         "plan": select(Plan.incident_id).where(Plan.id == key),
@@ -157,16 +161,14 @@ def commitment_in(session: Session, incident_id: int, commitment_id: int | None
                   ) -> Commitment | None:
     """The commitment if it belongs to this incident; None if it does not exist or belongs to
     another."""
-    found = session.get(Commitment, commitment_id) if commitment_id else None
+    found = session.get(Commitment, _key(commitment_id))
     return found if found is not None and found.incident_id == incident_id else None
 
 
 def version_in(session: Session, incident_id: int, version_id: int | None) -> PlanVersion | None:
     """The plan version if it is a version of this incident's plan; None otherwise."""
-    if not version_id:
-        return None
     return session.exec(select(PlanVersion).join(Plan, Plan.id == PlanVersion.plan_id)
-                        .where(PlanVersion.id == version_id, Plan.incident_id == incident_id)
+                        .where(PlanVersion.id == _key(version_id), Plan.incident_id == incident_id)
                         ).first()
 
 
