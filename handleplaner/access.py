@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import column, literal, or_, table, union_all
+from sqlalchemy import column, exists, literal_column, or_, table
 from sqlmodel import Session, select
 
 from .commitments.models import Commitment
@@ -32,6 +32,7 @@ from .plans.models import Plan, PlanMeasure, PlanVersion
 ACTIVATOR_ROLE = "activator"
 SECRETARIAT_ROLE = "secretariat"
 ROLES = (ACTIVATOR_ROLE, SECRETARIAT_ROLE)
+SECRETARIAT_KIND = "sekretariat"  # the group kind of the SSP Sekretariat
 
 NOWHERE = 0  # no row has this id: what the checks run against when there is none
 
@@ -84,20 +85,20 @@ def _group_kinds(session: Session, person_id: str) -> set[str]:
 def _takes_part(session: Session, person_id: str, incident_id: int) -> bool:
     """Alerted about it, invited to its meeting, or responsible for one of its measures or
     commitments (one statement)."""
+    one = literal_column("1")
     parts = (
-        select(literal(1)).select_from(_delivery).where(
+        select(one).select_from(_delivery).where(
             _delivery.c.incident_id == incident_id, _delivery.c.person_id == person_id),
-        select(literal(1)).select_from(MeetingInvitee)
+        select(one).select_from(MeetingInvitee)
         .join(Meeting, Meeting.id == MeetingInvitee.meeting_id)
         .where(Meeting.incident_id == incident_id, MeetingInvitee.person_id == person_id),
-        select(literal(1)).select_from(Commitment)
+        select(one).select_from(Commitment)
         .where(Commitment.incident_id == incident_id,
                or_(Commitment.responsible_id == person_id, Commitment.assigned_id == person_id)),
-        select(literal(1)).select_from(PlanMeasure).join(Plan, Plan.id == PlanMeasure.plan_id)
+        select(one).select_from(PlanMeasure).join(Plan, Plan.id == PlanMeasure.plan_id)
         .where(Plan.incident_id == incident_id, PlanMeasure.responsible_id == person_id),
     )
-    return session.exec(select(literal(1)).select_from(union_all(*parts).subquery())
-                        .limit(1)).first() is not None
+    return bool(session.execute(select(or_(*(exists(part) for part in parts)))).scalar())
 
 
 def standing(session: Session, person_id: str, incident_id: int | None) -> Standing:
@@ -109,7 +110,7 @@ def standing(session: Session, person_id: str, incident_id: int | None) -> Stand
     participant = _takes_part(session, person_id, key)
     if found is not None and found.activated_by == person_id:
         participant = True
-    return Standing(incident=found, secretariat="sekretariat" in kinds,
+    return Standing(incident=found, secretariat=SECRETARIAT_KIND in kinds,
                     activator=bool(kinds & ACTIVATING_KINDS), participant=participant)
 
 
@@ -131,7 +132,9 @@ def is_participant(session: Session, person_id: str, incident_id: int) -> bool:
 
 def has_role(session: Session, person_id: str, role: str | None) -> bool:
     """Does the person hold ``role`` regardless of any incident?"""
-    return standing(session, person_id, None).holds(role)
+    kinds = _group_kinds(session, person_id) if role is not None else set()
+    return Standing(incident=None, secretariat=SECRETARIAT_KIND in kinds,
+                    activator=bool(kinds & ACTIVATING_KINDS), participant=False).holds(role)
 
 
 # -- what an id names, through its incident ----------------------------------------------------
