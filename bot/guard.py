@@ -1,6 +1,6 @@
 """The access middleware: enforces each route's declared rule (``bot/access.py``), asking the
-domain's access policy (``handleplaner/access.py``), before the handler runs, checks CSRF on state-changing requests, and logs every read of an incident's
-personal data.
+domain's access policy (``handleplaner/access.py``), before the handler runs; checks CSRF on
+state-changing requests; and logs every read of an incident's personal data.
 
 Refusals: an anonymous caller gets 401 (API) or is sent to sign in (pages); a caller without the
 role gets 403; an incident the caller may not see is 404, exactly as if it did not exist.

@@ -242,9 +242,20 @@ async def test_a_hidden_and_a_missing_incident_run_the_same_statements(service):
         for paths in ((f"/api/incidents/{hidden_id}", f"/api/incidents/{MISSING}"),
                       (f"/haendelser/{hidden_id}", f"/haendelser/{MISSING}"),
                       (f"/haendelser/{hidden_id}/opgaver", f"/haendelser/{MISSING}/opgaver"),
-                      (f"/api/plans/{hidden['plan']['id']}/versions/1", f"/api/plans/{MISSING}/versions/1")):
+                      (f"/api/plans/{hidden['plan']['id']}/versions/1",
+                       f"/api/plans/{MISSING}/versions/1")):
             seen, unseen = [await run(path) for path in paths]
             assert seen[0] == unseen[0] == 404, paths
             assert seen[1] == unseen[1] > 0, (paths, seen, unseen)
+
+        # The card refresh in Teams, by a leader and by an id not in the directory.
+        alert_id = _task_alert(service.engine, foreign)
+        for teams_user_id in (leader.teams_user_id, UNKNOWN_TEAMS_USER):
+            counted = []
+            for key in (alert_id, MISSING):
+                statements.clear()
+                answer = await _invoke(service, teams_user_id, "opdater", {"alert_id": key})
+                counted.append((answer["statusCode"], len(statements)))
+            assert counted[0] == counted[1] and counted[0][0] == 404 and counted[0][1] > 0, counted
     finally:
         event.remove(service.engine, "before_cursor_execute", count)
