@@ -234,7 +234,7 @@ class BeredskabAgent(ActivityHandler):
             return 400, "Kortet mangler opgavens nummer."
         reason = str(data.get(f"grund_{commitment_id}") or data.get("reason") or "")
         hand_to = data.get(f"til_{commitment_id}") or data.get("hand_to")
-        person_id = None
+        person_id = incident_id = None
         refused = None
         try:
             # One session: who pressed, the press (committed at once, letting go of the
@@ -250,6 +250,7 @@ class BeredskabAgent(ActivityHandler):
                 if found is None or (version_id is not None and policy.version_in(
                         session, found.incident_id, version_id) is None):
                     return 404, COMMITMENT_MISSING
+                incident_id = found.incident_id
                 done = press(session, commitment_id=commitment_id, version_id=version_id,
                              person_id=person_id, action=verb,
                              reason=reason if verb in ("afvis", "blokeret") else "",
@@ -270,8 +271,8 @@ class BeredskabAgent(ActivityHandler):
             return 409, str(error)
         except NotYours as error:
             with transaction(self.engine) as session:
-                record_refusal(session, commitment_id=commitment_id, person_id=person_id,
-                               action=verb, via="teams")
+                record_refusal(session, incident_id=incident_id, commitment_id=commitment_id,
+                               person_id=person_id, action=verb, via="teams")
             refused = str(error)
         except CommitmentRefused as error:
             refused = str(error)

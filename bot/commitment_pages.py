@@ -167,8 +167,8 @@ async def board_press(request: web.Request) -> web.Response:
     except NotYours as error:
         def note_refusal():
             with transaction(services.engine) as session:
-                record_refusal(session, commitment_id=commitment_id, person_id=person.id,
-                               action=action, via="web")
+                record_refusal(session, incident_id=incident.id, commitment_id=commitment_id,
+                               person_id=person.id, action=action, via="web")
         await asyncio.to_thread(note_refusal)
         raise refused_to(error)
     except CommitmentRefused as error:

@@ -259,3 +259,37 @@ async def test_a_hidden_and_a_missing_incident_run_the_same_statements(service):
             assert counted[0] == counted[1] and counted[0][0] == 404 and counted[0][1] > 0, counted
     finally:
         event.remove(service.engine, "before_cursor_execute", count)
+
+
+# The policy itself ---------------------------------------------------------------------------
+
+async def test_ids_are_resolved_through_their_incident(service):
+    from handleplaner.commitments.service import record_refusal
+    from handleplaner.storage import transaction
+
+    own, hidden = await _two_incidents(service)
+    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
+    own_id, hidden_id = own["incident"]["id"], hidden["incident"]["id"]
+    with Session(service.engine) as session:
+        assert policy.commitment_in(session, hidden_id, foreign.id).id == foreign.id
+        for incident_id, commitment_id in ((own_id, foreign.id), (own_id, MISSING),
+                                           (own_id, 2**40), (own_id, None)):
+            assert policy.commitment_in(session, incident_id, commitment_id) is None
+        assert policy.version_in(session, hidden_id, hidden["version_id"]).id == \
+            hidden["version_id"]
+        assert policy.version_in(session, own_id, hidden["version_id"]) is None
+        # Visible to the leader responsible there, not to the leader of the other incident,
+        # nor to no one.
+        assert policy.visible_commitment(session, owner.id, foreign.id).id == foreign.id
+        assert policy.visible_commitment(session, leader.id, foreign.id) is None
+        assert policy.visible_commitment(session, None, foreign.id) is None
+        assert policy.visible_version(session, leader.id, hidden["version_id"]) is None
+        assert policy.may_act(session, owner.id, hidden_id)
+        assert not policy.may_act(session, owner.id, hidden_id, policy.SECRETARIAT_ROLE) or \
+            directory.is_secretariat(session, owner.id)
+        assert not policy.may_act(session, leader.id, hidden_id)
+    before = _entries(service.engine, hidden_id)
+    with transaction(service.engine) as session:  # a refusal noted under the wrong incident
+        record_refusal(session, incident_id=own_id, commitment_id=foreign.id,
+                       person_id=leader.id, action="bekraeft", via="web")
+    assert _entries(service.engine, hidden_id) == before
