@@ -41,6 +41,7 @@ def _key(value) -> int:
     """An id as the database can take it (32-bit INTEGER columns); anything else is NOWHERE."""
     return value if isinstance(value, int) and 0 < value < 2**31 else NOWHERE
 
+
 # The alert tables belong to the notifications layer, which the domain does not import; the
 # rule only needs who was alerted about which incident.
 _alert = table("alert", column("id"), column("incident_id"))
@@ -103,7 +104,8 @@ def _takes_part(session: Session, person_id: str, incident_id: int) -> bool:
 
 def standing(session: Session, person_id: str, incident_id: int | None) -> Standing:
     """Who the person is to the incident. Always the same three statements - the incident, the
-    person's groups, their part in it - whether the incident exists, is hidden or is visible."""
+    person's groups, their part in it - whether the incident exists, is hidden or is visible
+    (given a session that has not loaded the incident already, as the doors' sessions have not)."""
     key = _key(incident_id)
     found = session.get(Incident, key)
     kinds = _group_kinds(session, person_id)
@@ -127,6 +129,8 @@ def may_act(session: Session, person_id: str, incident_id: int | None,
 
 
 def is_participant(session: Session, person_id: str, incident_id: int) -> bool:
+    """Activated it, was alerted about it, is invited to its meeting, or is responsible for one
+    of its measures or commitments."""
     return standing(session, person_id, incident_id).participant
 
 
@@ -192,11 +196,14 @@ def visible(session: Session, person_id: str | None, kind: str, key: int | None)
 
 def visible_commitment(session: Session, person_id: str | None, commitment_id: int | None
                        ) -> Commitment | None:
+    """The commitment, if the person may see its incident; None as for one that does not exist."""
     incident_id = visible(session, person_id, "commitment", commitment_id)
     return commitment_in(session, incident_id, commitment_id) if incident_id else None
 
 
 def visible_version(session: Session, person_id: str | None, version_id: int | None
                     ) -> PlanVersion | None:
+    """The plan version, if the person may see its incident; None as for one that does not
+    exist."""
     incident_id = visible(session, person_id, "version", version_id)
     return version_in(session, incident_id, version_id) if incident_id else None
