@@ -1,5 +1,8 @@
 """The Teams bot: what it answers when people write to it or install it.
 
+Every card action (refresh, acknowledge, the commitment verbs, the plan decision) asks the
+domain's access policy (``handleplaner/access.py``) about the id in the card's data first.
+
 Alerts are sent proactively by the delivery worker; here the bot greets, explains itself in
 Danish, and keeps the personal conversation so later alerts reach the person in the same chat.
 """
@@ -19,6 +22,7 @@ from microsoft_agents.hosting.core import ActivityHandler, MessageFactory, TurnC
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from handleplaner import access as policy
 from handleplaner.clock import utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.storage import transaction
@@ -28,6 +32,13 @@ from notifications.messages import alert_message
 from notifications.models import Alert, TeamsConversation
 
 COMMITMENT_VERBS = ("bekraeft", "afvis", "videregiv", "startet", "udfoert", "blokeret")
+
+# What a card action answers for an id that does not exist - and, the same, for one of an
+# incident the person may not see (handleplaner/access.py decides).
+CARD_MISSING = "Kortet findes ikke længere."
+ALERT_MISSING = "Varslet findes ikke."
+COMMITMENT_MISSING = "Opgaven eller handlingen findes ikke."
+VERSION_MISSING = "Planens version findes ikke."
 
 COMMANDS = ("Skriv 'status' for dine åbne hændelser, 'mine opgaver' for dine opgaver i "
             "handleplanerne, eller 'hjælp'.")
@@ -186,8 +197,8 @@ class BeredskabAgent(ActivityHandler):
                 alert_id = int(alert_id)
             except (TypeError, ValueError):
                 return 400, "Kortet mangler varslets nummer."
-            if session.get(Alert, alert_id) is None:
-                return 404, "Varslet findes ikke."
+            if policy.visible(session, person.id, "alert", alert_id) is None:
+                return 404, ALERT_MISSING  # missing, or of an incident the person may not see
             try:
                 done = acknowledge(session, alert_id=alert_id, person_id=person.id, via="teams")
             except NotARecipient as error:
@@ -196,17 +207,21 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
-    def _refreshed(self, alert_id):
-        """Universal Actions refresh: the task card as it stands now."""
+    def _refreshed(self, aad_object_id: str | None, alert_id):
+        """Universal Actions refresh: the task card as it stands now, for those who may see its
+        incident. Anyone else, known or not, gets None, as for an alert that does not exist."""
         from notifications.messages import commitments_message
 
         try:
             alert_id = int(alert_id)
         except (TypeError, ValueError):
-            return None
+            alert_id = None
         with Session(self.engine) as session:
+            person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
+            if policy.visible(session, person.id if person else None, "alert", alert_id) is None:
+                return None
             alert = session.get(Alert, alert_id)
-            if alert is None or alert.kind != "opgaver":
+            if alert.kind != "opgaver":
                 return None
             return commitments_message(session, alert, self.link_base).card
 
@@ -227,7 +242,7 @@ class BeredskabAgent(ActivityHandler):
             return 400, "Kortet mangler opgavens nummer."
         reason = str(data.get(f"grund_{commitment_id}") or data.get("reason") or "")
         hand_to = data.get(f"til_{commitment_id}") or data.get("hand_to")
-        person_id = None
+        person_id = incident_id = None
         refused = None
         try:
             # One session: who pressed, the press (committed at once, letting go of the
@@ -237,6 +252,13 @@ class BeredskabAgent(ActivityHandler):
                 if person is None:
                     return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
                 person_id = person.id
+                # Through its incident: an id the person may not see, or a card version of
+                # another incident, is answered as an id that does not exist; nothing recorded.
+                found = policy.visible_commitment(session, person_id, commitment_id)
+                if found is None or (version_id is not None and policy.version_in(
+                        session, found.incident_id, version_id) is None):
+                    return 404, COMMITMENT_MISSING
+                incident_id = found.incident_id
                 done = press(session, commitment_id=commitment_id, version_id=version_id,
                              person_id=person_id, action=verb,
                              reason=reason if verb in ("afvis", "blokeret") else "",
@@ -257,8 +279,8 @@ class BeredskabAgent(ActivityHandler):
             return 409, str(error)
         except NotYours as error:
             with transaction(self.engine) as session:
-                record_refusal(session, commitment_id=commitment_id, person_id=person_id,
-                               action=verb, via="teams")
+                record_refusal(session, incident_id=incident_id, commitment_id=commitment_id,
+                               person_id=person_id, action=verb, via="teams")
             refused = str(error)
         except CommitmentRefused as error:
             refused = str(error)
@@ -282,6 +304,8 @@ class BeredskabAgent(ActivityHandler):
                 version_id = int(data.get("version_id"))
             except (TypeError, ValueError):
                 return 400, "Kortet mangler planens version."
+            if policy.visible_version(session, person.id, version_id) is None:
+                return 404, VERSION_MISSING  # missing, or of an incident the person may not see
             try:
                 done = decide(session, version_id=version_id, person_id=person.id, decision=verb,
                               comment=str(data.get("comment") or ""), via="teams")
@@ -321,8 +345,8 @@ class BeredskabAgent(ActivityHandler):
         data = getattr(action, "data", None) or {}
         sender = getattr(turn_context.activity.from_property, "aad_object_id", None)
         if verb == "opdater" and "alert_id" in data:
-            card = await on_card_thread(self._refreshed, data.get("alert_id"))
-            status, result = (200, card) if card is not None else (404, "Kortet findes ikke længere.")
+            card = await on_card_thread(self._refreshed, sender, data.get("alert_id"))
+            status, result = (200, card) if card is not None else (404, CARD_MISSING)
         elif verb in COMMITMENT_VERBS and "commitment_id" in data:
             status, result = await on_card_thread(self._press, sender, verb, data)
         elif verb in ("godkend", "afvis", "kommentar"):

@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner.access import may_view
 from handleplaner.incidents import NotAllowed
 from handleplaner.incidents.outgoing import outgoing_description
 from handleplaner.storage import transaction
@@ -19,7 +20,6 @@ from notifications.progress import alert_progress, incident_progress
 from notifications.resend import ResendRefused, resend
 
 from . import access
-from .access import may_view_incident
 from .api import _incident_or_error, _person_or_401, ok, problem
 from .keys import SERVICES
 from .request_input import Fields, json_object, path_id
@@ -78,7 +78,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 def _alert_or_error(session: Session, request: web.Request, person) -> Alert:
     alert = session.get(Alert, path_id(request, "alert_id", "Varslet findes ikke."))
-    if alert is None or not may_view_incident(session, person.id, alert.incident_id):
+    if alert is None or not may_view(session, person.id, alert.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Varslet findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
     return alert
@@ -113,7 +113,7 @@ async def resend_delivery(request: web.Request) -> web.Response:
     with Session(services.engine) as session:
         person = _person_or_401(request, session)
         delivery = session.get(Delivery, path_id(request, "delivery_id", "Leveringen findes ikke."))
-        if delivery is None or not may_view_incident(session, person.id, delivery.incident_id):
+        if delivery is None or not may_view(session, person.id, delivery.incident_id):
             return problem(404, "Leveringen findes ikke.")
     fields = Fields(data)
     channel = fields.text("channel", longest=20)

@@ -11,6 +11,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner.access import commitment_in
 from handleplaner.clock import dansk
 from handleplaner.commitments.models import COMMITMENT_STATES
 from handleplaner.commitments.service import (CommitmentRefused, NotYours, board, press,
@@ -26,6 +27,8 @@ from .request_input import whole_id
 from .plan_pages import _incident
 
 STREAM_POLL_SECONDS = 2.0
+# An id that does not exist, or belongs to another incident than the board's: the same answer.
+COMMITMENT_MISSING = "Opgaven eller handlingen findes ikke."
 
 
 def _board(session: Session, incident_id: int) -> list[dict]:
@@ -146,6 +149,9 @@ async def board_press(request: web.Request) -> web.Response:
                                 f"{anchor}")
 
     def run():
+        with Session(services.engine) as session:  # through the incident in the URL
+            if commitment_in(session, incident.id, commitment_id) is None:
+                raise CommitmentRefused(COMMITMENT_MISSING)
         if action == "udskyd":
             from notifications.commitment_reminders import snooze
 
@@ -162,8 +168,8 @@ async def board_press(request: web.Request) -> web.Response:
     except NotYours as error:
         def note_refusal():
             with transaction(services.engine) as session:
-                record_refusal(session, commitment_id=commitment_id, person_id=person.id,
-                               action=action, via="web")
+                record_refusal(session, incident_id=incident.id, commitment_id=commitment_id,
+                               person_id=person.id, action=action, via="web")
         await asyncio.to_thread(note_refusal)
         raise refused_to(error)
     except CommitmentRefused as error:

@@ -1,6 +1,6 @@
-"""The access middleware: enforces each route's declared rule (``bot/access.py``) before the
-handler runs, checks CSRF on state-changing requests, and logs every read of an incident's
-personal data.
+"""The access middleware: enforces each route's declared rule (``bot/access.py``), asking the
+domain's access policy (``handleplaner/access.py``), before the handler runs; checks CSRF on
+state-changing requests; and logs every read of an incident's personal data.
 
 Refusals: an anonymous caller gets 401 (API) or is sent to sign in (pages); a caller without the
 role gets 403; an incident the caller may not see is 404, exactly as if it did not exist.
@@ -14,6 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner import access as policy
 from handleplaner.record.reads import log_read
 
 from . import access, web_session
@@ -62,19 +63,18 @@ async def _csrf_holds(request: web.Request) -> bool:
 
 
 def _decide(request: web.Request, declared: access.Rule, engine):
-    """Runs in a worker thread: who is calling and may they. Returns (person id, incident id)
-    or raises the refusal."""
+    """Runs in a worker thread: who is calling and may they (the domain's policy decides).
+    Returns (person id, incident id) or raises the refusal. An incident that does not exist and
+    one the caller may not see run the same statements and get the same 404."""
     with Session(engine) as session:
         person = access.current_person(request, session)
         if person is None:
             raise _sign_in_first(request)
-        incident_id = None
-        if declared.incident:
-            incident_id = access.incident_of(request, session)
-            if incident_id is None or not access.may_view_incident(session, person.id,
-                                                                    incident_id):
-                raise _Refused(404, "Siden findes ikke, eller du har ikke adgang til den.")
-        if not access.has_role(session, person.id, declared.role):
+        incident_id = access.incident_of(request, session) if declared.incident else None
+        found = policy.standing(session, person.id, incident_id)
+        if declared.incident and not found.may_view:
+            raise _Refused(404, "Siden findes ikke, eller du har ikke adgang til den.")
+        if not found.holds(declared.role):
             raise _Refused(403, access.REFUSALS[declared.role])
         return person.id, incident_id
 

@@ -6,6 +6,7 @@ import json
 from aiohttp import web
 from sqlmodel import Session, select
 
+from handleplaner.access import may_view
 from handleplaner.clock import iso_utc
 from handleplaner.meetings import service as meetings
 from handleplaner.meetings.models import MEETING_STATES, Meeting
@@ -15,7 +16,6 @@ from notifications.meeting_invites import (alert_missing_authorities, ics_for, s
                                            sync_responses)
 
 from . import access
-from .access import may_view_incident
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
 from .request_input import Fields, json_object, path_id
@@ -38,7 +38,7 @@ def meeting_json(session: Session, meeting: Meeting) -> dict:
 
 def _meeting(request: web.Request, session: Session, person) -> Meeting:
     meeting = session.get(Meeting, path_id(request, "meeting_id", "Mødet findes ikke."))
-    if meeting is None or not may_view_incident(session, person.id, meeting.incident_id):
+    if meeting is None or not may_view(session, person.id, meeting.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Mødet findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
     return meeting

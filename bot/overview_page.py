@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
+from handleplaner.access import may_view
 from handleplaner.clock import local, utcnow
 from handleplaner.commitments.models import Commitment
 from handleplaner.directory import queries as directory
@@ -18,7 +19,6 @@ from handleplaner.plans.models import Plan
 from handleplaner.record import RecordEntry
 from notifications.models import Alert
 
-from .access import may_view_incident
 from .area_map import AreaMap, area_map
 
 CLOSED_STATE = "afsluttet"
@@ -108,7 +108,7 @@ def count_commitments(rows, now: datetime) -> CommitmentCounts:
 def _visible(session: Session, person_id: str, query, limit: int | None = None) -> list[Incident]:
     found = []
     for incident in session.exec(query):
-        if may_view_incident(session, person_id, incident.id):
+        if may_view(session, person_id, incident.id):
             found.append(incident)
             if limit is not None and len(found) >= limit:
                 break

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlmodel import Session
 
 from handleplaner import record
+from handleplaner.access import may_view
 from handleplaner.clock import dansk, local, utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, TYPE_LABELS, ActivationInvalid, NotAllowed,
@@ -22,7 +23,7 @@ from notifications.models import ALERT_KINDS, DELIVERY_STATES
 from notifications.rendering import environment
 
 from . import access, overview_page, web_session
-from .access import current_person, may_view_incident
+from .access import current_person
 from .activation import activate_beredskab, activation_preview
 from . import confirmation
 from .form_errors import blank_means_missing
@@ -54,7 +55,7 @@ def _secretariat(request: web.Request, person) -> bool:
     if person is None:
         return False
     with Session(engine(request)) as session:
-        return access.is_secretariat(session, person.id)
+        return directory.is_secretariat(session, person.id)
 
 
 HEADINGS = {403: "Ingen adgang", 404: "Findes ikke"}
@@ -92,7 +93,7 @@ async def index(request: web.Request) -> web.Response:
         return page(request, "index.html.j2", person=person,
                     overview=overview_page.overview(session, person.id),
                     may_activate=directory.may_activate(session, person.id),
-                    nav_statistics=access.is_secretariat(session, person.id),
+                    nav_statistics=directory.is_secretariat(session, person.id),
                     ALERT_KINDS=ALERT_KINDS, dansk=dansk,
                     dato=lambda moment: local(moment).strftime("%d.%m.%Y"))
 
@@ -255,10 +256,8 @@ async def incident_page(request: web.Request) -> web.Response:
     with Session(engine(request)) as session:
         person = _signed_in(request, session)
         incident = get_incident(session, incident_id)
-        if incident is None:
-            raise web.HTTPNotFound(text="Hændelsen findes ikke.")
-        if not may_view_incident(session, person.id, incident.id):
-            return refused(request, ACTIVATION_REFUSED, person=person)
+        if incident is None or not may_view(session, person.id, incident.id):
+            raise web.HTTPNotFound(text="Hændelsen findes ikke.")  # hidden answers as missing
         rows = overview.deliveries(session, incident.id)
         areas = {a.code: a.name for a in directory.all_areas(session)}
         activator = directory.get_person(session, incident.activated_by)
@@ -288,7 +287,7 @@ async def incident_page(request: web.Request) -> web.Response:
                                                                        include_inactive=True)},
                     progress=progress,
                     may_compose=directory.may_activate(session, person.id),
-                    may_export=access.is_secretariat(session, person.id),
+                    may_export=directory.is_secretariat(session, person.id),
                     resend_options=resend_options,
                     channel_posts=_channel_posts(session, incident.id),
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],

@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 from sqlmodel import Session, select
 
+from handleplaner.access import may_view
 from handleplaner.clock import iso_utc
 from handleplaner.plans import service as plans
 from handleplaner.plans.documents import render_plan_html, render_plan_pdf
@@ -16,7 +17,6 @@ from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
 
 from . import access
-from .access import may_view_incident
 from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
 from .keys import SERVICES
 from .request_input import MOMENT_ERROR, Fields, json_object, not_found, path_id
@@ -57,7 +57,7 @@ def _errors(error: Exception) -> web.Response:
 
 def _plan_or_404(request: web.Request, session: Session, person) -> Plan:
     plan = session.get(Plan, path_id(request, "plan_id", "Planen findes ikke."))
-    if plan is None or not may_view_incident(session, person.id, plan.incident_id):
+    if plan is None or not may_view(session, person.id, plan.incident_id):
         raise web.HTTPNotFound(text=json.dumps({"fejl": "Planen findes ikke."}, ensure_ascii=False),
                                content_type="application/json")
     return plan

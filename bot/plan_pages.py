@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 from sqlmodel import Session
 
+from handleplaner.access import may_view, version_in
 from handleplaner.clock import dansk, local
 from handleplaner.directory import queries as directory
 from handleplaner.incidents import get_incident
@@ -19,7 +20,6 @@ from handleplaner.storage import transaction
 from notifications.plan_alerts import request_approval, send_tasks
 
 from . import access
-from .access import may_view_incident
 from .form_errors import blank_means_missing
 from .keys import SERVICES
 from .pages import _form, _signed_in, engine, page
@@ -31,7 +31,7 @@ def _incident(request: web.Request, session: Session, person):
         incident = get_incident(session, int(request.match_info["incident_id"]))
     except ValueError:
         incident = None
-    if incident is None or not may_view_incident(session, person.id, incident.id):
+    if incident is None or not may_view(session, person.id, incident.id):
         raise web.HTTPNotFound(text="Hændelsen findes ikke.")
     return incident
 
@@ -174,7 +174,7 @@ def _extend(session, person, incident, form):
 @action("beslut")
 def _decide(session, person, incident, form):
     version_id = whole_id(form.get("version_id"))
-    if version_id is None:
+    if version_id is None or version_in(session, incident.id, version_id) is None:
         raise plans.PlanInvalid({"version": "versionen findes ikke"})
     plans.decide(session, version_id=version_id, person_id=person.id,
                  decision=form.get("decision", ""), comment=form.get("comment", ""))

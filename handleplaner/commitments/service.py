@@ -41,9 +41,13 @@ class NotYours(CommitmentRefused):
     (``record_refusal``) in its own transaction, so the refusal is not rolled back with it."""
 
 
-def record_refusal(session: Session, *, commitment_id: int, person_id: str, action: str,
-                   via: str, now: datetime | None = None) -> None:
+def record_refusal(session: Session, *, incident_id: int, commitment_id: int, person_id: str,
+                   action: str, via: str, now: datetime | None = None) -> None:
+    """Record a refused press in the incident's record - only if the commitment is this
+    incident's: a refusal is never written into another incident's record."""
     c = session.get(Commitment, commitment_id)
+    if c is None or c.incident_id != incident_id:
+        return
     person = directory.get_person(session, person_id)
     owner = directory.get_person(session, c.responsible_id) if c.responsible_id else None
     lock_incident(session, c.incident_id)

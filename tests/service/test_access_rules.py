@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from bot import access
 from bot.access import RouteWithoutRule, check_routes
+from handleplaner import access as policy
 from handleplaner.directory import queries as directory
 from handleplaner.record.reads import reads
 from notifications.models import Alert, Delivery
@@ -77,8 +78,8 @@ def _someone(engine, case: dict, *, activator: bool, participant: bool, secretar
     with Session(engine) as session:
         for person in directory.list_people(session):
             if (directory.may_activate(session, person.id) == activator
-                    and access.is_participant(session, person.id, case["incident_id"]) == participant
-                    and access.is_secretariat(session, person.id) == secretariat):
+                    and policy.is_participant(session, person.id, case["incident_id"]) == participant
+                    and directory.is_secretariat(session, person.id) == secretariat):
                 return person
     return None
 
@@ -168,7 +169,7 @@ async def test_every_route_refuses_a_caller_without_the_role(service):
         may_see = True
         if declared.incident:
             with Session(service.engine) as session:
-                may_see = access.may_view_incident(session, caller.id, case["incident_id"])
+                may_see = policy.may_view(session, caller.id, case["incident_id"])
         assert response.status == (403 if may_see else 404), (name, caller.id)
         checked += 1
     assert checked > 15

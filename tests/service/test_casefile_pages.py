@@ -8,8 +8,8 @@ import zipfile
 
 from sqlmodel import Session
 
-from bot import access
 from handleplaner import record
+from handleplaner.directory import queries as directory
 from handleplaner.plans import service as plans
 from tests.casefile.scenario import build_case
 
@@ -20,7 +20,7 @@ def _outsider_in_styregruppe(engine):
     """A styregruppe member outside the secretariat: may see the incident, not export it."""
     with Session(engine) as session:
         return next(p for p in plans.styregruppe(session)
-                    if not access.is_secretariat(session, p.id))
+                    if not directory.is_secretariat(session, p.id))
 
 
 async def test_the_secretariat_downloads_both_and_sees_the_buttons(service):

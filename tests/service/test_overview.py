@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from bot import access
 from bot.area_map import POSITIONS, area_map, place, wrap
 from bot.overview_page import days_left, days_left_text, overview
+from handleplaner import access as policy
 from handleplaner.clock import utcnow
 from handleplaner.commitments.models import Commitment
 from handleplaner.directory import queries as directory
@@ -34,8 +34,8 @@ def outsider(engine, incident_id: int):
     with Session(engine) as session:
         return next(p for p in directory.list_people(session)
                     if directory.may_activate(session, p.id)
-                    and not access.is_secretariat(session, p.id)
-                    and not access.is_participant(session, p.id, incident_id))
+                    and not directory.is_secretariat(session, p.id)
+                    and not policy.is_participant(session, p.id, incident_id))
 
 
 @pytest.fixture

@@ -165,10 +165,9 @@ async def test_statistics_page_for_the_secretariat_only(service):
 
 
 def _activator_outside_secretariat(engine):
-    from bot import access
     from handleplaner.directory import queries as directory
 
     with Session(engine) as session:
         return next(p for p in directory.list_people(session)
                     if directory.may_activate(session, p.id)
-                    and not access.is_secretariat(session, p.id))
+                    and not directory.is_secretariat(session, p.id))
