@@ -16,7 +16,7 @@ from handleplaner.plans.models import Plan, PlanMeasure, PlanVersion
 from handleplaner.record.models import RecordEntry
 from notifications.models import Alert, Delivery
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 HUGE = ["2147483648", "9223372036854775808", "18446744073709551616", "99999999999999999999"]
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -153,7 +153,7 @@ async def test_a_body_that_is_not_an_object_is_400(service, body):
 
 
 async def _signed_in(service, person_id: str, incident_id: int) -> str:
-    await service.client.post("/log-ind", data={"person": person_id})
+    await demo_sign_in(service.client, person_id)
     page = await (await service.client.get(f"/haendelser/{incident_id}/plan")).text()
     return page.split('name="csrf" value="')[1].split('"')[0]
 
@@ -219,7 +219,7 @@ GET_CASES = [
 @pytest.mark.parametrize("path", GET_CASES)
 async def test_malformed_ids_and_queries_in_reads_are_not_server_errors(service, path):
     ids = await _scene(service)
-    await service.client.post("/log-ind", data={"person": ids["editor"]})
+    await demo_sign_in(service.client, ids["editor"])
     response = await service.client.get(path.format(**ids), headers={DEMO: ids["editor"]},
                                         allow_redirects=False)
     assert response.status < 500, await response.text()
@@ -246,7 +246,7 @@ async def test_the_board_stream_refuses_a_malformed_number_of_rounds(service, ro
 async def test_a_form_that_cannot_be_read_is_400(service, path, body, content_type):
     """Before the guard reads it for the CSRF token, signed in or not."""
     ids = await _scene(service)
-    await service.client.post("/log-ind", data={"person": ids["editor"]})
+    await demo_sign_in(service.client, ids["editor"])
     before = _counts(service.engine)
     response = await service.client.post(path.format(**ids), data=body,
                                          headers={"Content-Type": content_type},

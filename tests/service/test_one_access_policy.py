@@ -18,7 +18,7 @@ from handleplaner.plans.models import ApprovalDecision
 from handleplaner.record.models import RecordEntry
 from notifications.models import Alert
 
-from .helpers import DEMO, non_activator, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, non_activator, noerrebro, secretariat_member, shooting
 
 MISSING = 2**30  # an id nobody has
 UNKNOWN_TEAMS_USER = "00000000-0000-4000-8000-00000000beef"  # not in the directory
@@ -152,7 +152,7 @@ async def test_a_foreign_commitment_id_on_the_board_is_as_if_it_did_not_exist(se
     leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
     before = _entries(service.engine, hidden["incident"]["id"])
     own_before = _entries(service.engine, own["incident"]["id"])
-    await service.client.post("/log-ind", data={"person": leader.id})
+    await demo_sign_in(service.client, leader.id)
 
     missing = await _board_press(service, own["incident"]["id"], MISSING)
     answer = await _board_press(service, own["incident"]["id"], foreign.id)
@@ -197,7 +197,7 @@ async def test_a_plan_decision_under_another_incidents_url_is_refused_as_missing
     with Session(service.engine) as session:
         member = next(p for p in plans.styregruppe(session)
                       if policy.may_view(session, p.id, own["incident"]["id"]))
-    await client.post("/log-ind", data={"person": member.id})
+    await demo_sign_in(client, member.id)
     url = f"/haendelser/{own['incident']['id']}/plan"
     page = await (await client.get(url)).text()
     csrf = page.split('name="csrf" value="')[1].split('"')[0]

@@ -12,7 +12,7 @@ from handleplaner import record
 from handleplaner.incidents.models import Incident
 from notifications.models import Alert
 
-from .helpers import DEMO, noerrebro, secretariat_member, shooting
+from .helpers import DEMO, demo_sign_in, noerrebro, secretariat_member, shooting
 
 # Written as a person would at 02:00; distinctive, so it can be looked for in everything sent.
 DESCRIPTION = "Zorbakvist Ulvehøj (17) bor hos sin mor på Nørrebrogade"
@@ -49,8 +49,7 @@ def entries(engine, incident_id, action):
 
 
 async def sign_in(service, person_id) -> str:
-    response = await service.client.post("/log-ind", data={"person": person_id},
-                                         allow_redirects=False)
+    response = await demo_sign_in(service.client, person_id, allow_redirects=False)
     assert response.status == 303
     form = await (await service.client.get("/aktiver")).text()
     return form.split('name="csrf" value="')[1].split('"')[0]
