@@ -12,24 +12,9 @@ from aiohttp import web
 
 from m365emulator import Emulator, EmulatorConfig, create_emulator_app
 
-PEOPLE = [
-    {"name": "Anna Andersen", "email": "anna@kk.example", "teams_user_id": "aaaaaaaa-0000-0000-0000-000000000001"},
-    {"name": "Bo Bech", "email": "bo@kk.example", "teams_user_id": "aaaaaaaa-0000-0000-0000-000000000002"},
-]
+from ..emulator.emulator_helpers import PEOPLE, FakeClock
+
 BOT_OPENID_PATH = "/botframework/v1/.well-known/openidconfiguration"
-
-
-class FakeClock:
-    """The emulator's clock (authorization codes' lifetime), moved by hand."""
-
-    def __init__(self, start: float = 10_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Entra:

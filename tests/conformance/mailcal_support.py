@@ -11,24 +11,9 @@ from m365emulator.config import DEFAULT_GRAPH_PERMISSIONS
 from notifications.channels.email import graph_client
 from notifications.tokens import GRAPH_SCOPE, ClientCredentialsTokens
 
+from ..emulator.emulator_helpers import PEOPLE, FakeClock
+
 SENDER = "ssp@kk.example"
-PEOPLE = [
-    {"name": "Anna Andersen", "email": "anna@kk.example", "teams_user_id": "aaaaaaaa-0000-0000-0000-000000000001"},
-    {"name": "Bo Bech", "email": "bo@kk.example", "teams_user_id": "aaaaaaaa-0000-0000-0000-000000000002"},
-]
-
-
-class FakeClock:
-    """The limits' clock, moved by hand."""
-
-    def __init__(self, start: float = 10_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Graph:
