@@ -247,20 +247,17 @@ class Fields:
         return found
 
     def texts(self, name: str) -> list[str]:
-        if not self._given(name):
-            return []
-        value = self.data[name]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.errors[name] = "skal være en liste af tekster"
-            return []
-        return value
+        return self._list_of(name, str, "skal være en liste af tekster")
 
     def objects(self, name: str) -> list[dict]:
+        return self._list_of(name, dict, "skal være en liste af objekter")
+
+    def _list_of(self, name: str, kind: type, error: str) -> list:
         if not self._given(name):
             return []
         value = self.data[name]
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.errors[name] = "skal være en liste af objekter"
+        if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+            self.errors[name] = error
             return []
         return value
 

@@ -55,16 +55,21 @@ async def sign_in(service, person_id) -> str:
     return form.split('name="csrf" value="')[1].split('"')[0]
 
 
-async def test_an_activation_without_the_box_sends_no_description(service):
-    person = secretariat_member(service.engine)
-    status, created = await activate(service, person.id)
+async def activated_and_delivered(service, person_id, **fields):
+    """Activate, let the worker deliver, and return the incident with the cards and mails sent."""
+    status, created = await activate(service, person_id, **fields)
     assert status == 201, created
     await service.services.worker.run_until_idle(timeout=120)
-
-    emulator = service.emulator
-    sent_cards = cards(emulator)
-    sent_mails = mails(emulator, service.services.settings.sender_mailbox)
+    sent_cards = cards(service.emulator)
+    sent_mails = mails(service.emulator, service.services.settings.sender_mailbox)
     assert sent_cards and sent_mails
+    return created, sent_cards, sent_mails
+
+
+async def test_an_activation_without_the_box_sends_no_description(service):
+    person = secretariat_member(service.engine)
+    created, sent_cards, sent_mails = await activated_and_delivered(service, person.id)
+    emulator = service.emulator
     assert all("SSP Beredskab er aktiveret for skyderi" in c for c in sent_cards)
     assert all("SSP Beredskab er aktiveret for skyderi" in m["body"]["content"] for m in sent_mails)
     assert all(created["reference"] in c for c in sent_cards)
@@ -78,14 +83,9 @@ async def test_an_activation_without_the_box_sends_no_description(service):
 
 async def test_ticking_the_box_sends_the_description_and_the_record_says_so(service):
     person = secretariat_member(service.engine)
-    status, created = await activate(service, person.id, include_description=True)
-    assert status == 201, created
-    await service.services.worker.run_until_idle(timeout=120)
-
+    created, sent_cards, sent_mails = await activated_and_delivered(service, person.id,
+                                                                   include_description=True)
     emulator = service.emulator
-    sent_cards = cards(emulator)
-    sent_mails = mails(emulator, service.services.settings.sender_mailbox)
-    assert sent_cards and sent_mails
     assert all(DESCRIPTION in c for c in sent_cards)
     assert all(DESCRIPTION in m["body"]["content"] for m in sent_mails)
 
