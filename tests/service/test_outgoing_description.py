@@ -85,7 +85,6 @@ async def test_ticking_the_box_sends_the_description_and_the_record_says_so(serv
     person = secretariat_member(service.engine)
     created, sent_cards, sent_mails = await activated_and_delivered(service, person.id,
                                                                    include_description=True)
-    emulator = service.emulator
     assert all(DESCRIPTION in c for c in sent_cards)
     assert all(DESCRIPTION in m["body"]["content"] for m in sent_mails)
 
