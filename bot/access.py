@@ -16,6 +16,10 @@ has no rule. The rules:
   An incident the caller may not see answers 404, the same as one that does not exist.
 
 Who sees an incident is stated once, in ``handleplaner/access.py``.
+
+The guard resolves the caller once - the person and their ``Standing`` towards the incident the
+route names - and hands it to the handler as a ``Caller`` (``caller(request)``); handlers take the
+person, the incident and the roles from it and do not look them up or decide again.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from sqlmodel import Session
 from handleplaner import access as policy
 from handleplaner.access import ACTIVATOR_ROLE, SECRETARIAT_ROLE
 from handleplaner.directory import queries as directory
+from handleplaner.directory.models import Person
+from handleplaner.incidents import Incident
 
 from . import web_session
 from .keys import SERVICES
@@ -120,6 +126,55 @@ def incident_of(request: web.Request, session: Session) -> int | None:
 
 INCIDENT_KEY = web.RequestKey("beredskab_incident_id", int)
 PERSON_KEY = web.RequestKey("beredskab_person_id", str)
+
+
+# -- who the guard let in ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Caller:
+    """The caller as the guard resolved them, once per request: the person and their standing
+    towards the incident the route names (none on routes that name no incident). The rows are
+    detached from the guard's session: read their fields; a handler that changes the incident
+    loads it in its own transaction."""
+    person: Person
+    standing: policy.Standing
+
+    @property
+    def incident(self) -> Incident | None:
+        """The incident the route names; the guard has let the caller see it."""
+        return self.standing.incident
+
+    @property
+    def may_activate(self) -> bool:
+        """May activate beredskab and send alerts (styregruppe, secretariat, ledergrupper)."""
+        return self.standing.activator
+
+    @property
+    def secretariat(self) -> bool:
+        """A member of the SSP Sekretariat."""
+        return self.standing.secretariat
+
+
+CALLER_KEY = web.RequestKey("beredskab_caller", Caller)
+
+
+def caller(request: web.Request) -> Caller:
+    """Who the guard let in (on every route that is not public)."""
+    return request[CALLER_KEY]
+
+
+def caller_if_any(request: web.Request) -> Caller | None:
+    """The caller on a route that is not public; None on a public one."""
+    return request.get(CALLER_KEY)
+
+
+def named_incident(request: web.Request) -> Incident:
+    """The incident the route names (directly or through a plan, meeting, alert, delivery or
+    plan version), as the guard found it and let the caller see it."""
+    found = caller(request).incident
+    if found is None:  # only without the guard: an incident route always has one
+        raise web.HTTPNotFound(text="Hændelsen findes ikke.")
+    return found
 
 REFUSALS = {
     ACTIVATOR_ROLE: "Kun SSP-styregruppen, SSP Sekretariatet og SSP-ledergrupperne har adgang "

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from handleplaner.directory import queries as directory
 from handleplaner.directory.models import GROUP_KINDS, ROLES
-from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident
+from handleplaner.incidents import SEVERITIES, NotAllowed
 from handleplaner.incidents.outgoing import outgoing_description
 from handleplaner.storage import transaction
 from notifications.acknowledgements import NotARecipient, acknowledge
@@ -23,7 +23,7 @@ from notifications.resend import ResendRefused, resend
 from . import access, confirmation
 from .form_errors import blank_means_missing
 from .keys import SERVICES
-from .pages import ACTIVATION_REFUSED, _form, _signed_in, engine, page, refused
+from .pages import ACTIVATION_REFUSED, _form, engine, page, refused
 
 MULTI = ("groups", "kinds", "areas", "authorities", "roles")
 
@@ -56,19 +56,6 @@ def _errors(invalid: AlertInvalid, data: dict) -> dict:
     return blank_means_missing(invalid.errors, data, ("severity", "text"))
 
 
-def _incident(request: web.Request, session: Session, person):
-    try:
-        incident = get_incident(session, int(request.match_info["incident_id"]))
-    except ValueError:
-        incident = None
-    if incident is None:
-        raise web.HTTPNotFound(text="Hændelsen findes ikke.")
-    if not directory.may_activate(session, person.id):
-        raise web.HTTPForbidden(text="Kun SSP Sekretariatet, styregruppen og ledergrupperne kan "
-                                     "sende varsler.")
-    return incident
-
-
 def _default_text(session: Session, incident, kind: str, link_base: str) -> str:
     probe = Alert(id=0, incident_id=incident.id, kind=kind, severity=incident.severity,
                   exercise=incident.exercise, title="", body="", created_at=incident.activated_at,
@@ -89,9 +76,8 @@ def _compose(request, session, person, incident, values, errors, shown=None, sta
 
 @access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def compose_page(request: web.Request) -> web.Response:
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
         kind = request.query.get("type", "besked")
         kind = kind if kind in ALERT_KINDS and kind != "aktivering" else "besked"
         values = {"kind": kind, "severity": incident.severity, "requires_ack": kind == "besked",
@@ -110,9 +96,8 @@ async def compose_submit(request: web.Request) -> web.Response:
     data = alert_data(form)
     action = form.get("handling", "vis")
     services = request.app[SERVICES]
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(services.engine) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
         values = form_values(form, data)
         if action == confirmation.BACK:
             return _compose(request, session, person, incident, values, {})
@@ -165,8 +150,8 @@ def _alert(request: web.Request, session: Session) -> Alert:
 @access.rule(access.incident())
 async def acknowledge_page(request: web.Request) -> web.Response:
     """The email's link. A GET changes nothing (mail scanners follow links); the button posts."""
+    person = access.caller(request).person
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
         alert = _alert(request, session)
         facts = alert_facts(session, alert, request.app[SERVICES].settings.public_url)
         return page(request, "acknowledge.html.j2", person=person, alert=alert, f=facts,
@@ -177,8 +162,8 @@ async def acknowledge_page(request: web.Request) -> web.Response:
 async def acknowledge_submit(request: web.Request) -> web.Response:
     await _form(request)
     services = request.app[SERVICES]
+    person = access.caller(request).person
     with Session(services.engine) as session:
-        person = _signed_in(request, session)
         alert = _alert(request, session)
 
     def ack():
@@ -199,10 +184,10 @@ async def acknowledge_submit(request: web.Request) -> web.Response:
 async def resend_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
-    with Session(services.engine) as session:
-        person = _signed_in(request, session)
-        if not directory.may_activate(session, person.id):
-            return refused(request, ACTIVATION_REFUSED, person=person)
+    caller = access.caller(request)
+    person = caller.person
+    if not caller.may_activate:
+        return refused(request, ACTIVATION_REFUSED, person=person)
 
     def again():
         with transaction(services.engine) as session:

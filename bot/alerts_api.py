@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from aiohttp import web
 from sqlmodel import Session
 
-from handleplaner.access import may_view
 from handleplaner.incidents import NotAllowed
 from handleplaner.incidents.outgoing import outgoing_description
 from handleplaner.storage import transaction
@@ -20,7 +18,7 @@ from notifications.progress import alert_progress, incident_progress
 from notifications.resend import ResendRefused, resend
 
 from . import access
-from .api import _incident_or_error, _person_or_401, ok, problem
+from .api import named_row, ok, problem
 from .keys import SERVICES
 from .request_input import Fields, json_object, path_id
 
@@ -28,9 +26,8 @@ from .request_input import Fields, json_object, path_id
 @access.rule(access.incident(access.ACTIVATOR_ROLE))
 async def preview_alert(request: web.Request) -> web.Response:
     data = await json_object(request)
+    incident = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        incident = _incident_or_error(request, session, person)
         try:
             parsed = parse_alert(data, incident=incident)
             people, _ = resolve_audience(session, incident.id, parsed)
@@ -47,9 +44,7 @@ async def preview_alert(request: web.Request) -> web.Response:
 async def send_alert(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     data = await json_object(request)
-    with Session(services.engine) as session:
-        person = _person_or_401(request, session)
-        incident = _incident_or_error(request, session, person)
+    person, incident = access.caller(request).person, access.named_incident(request)
 
     def accept():
         with transaction(services.engine) as session:
@@ -70,26 +65,23 @@ async def send_alert(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def list_alerts(request: web.Request) -> web.Response:
+    incident = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        incident = _incident_or_error(request, session, person)
         return ok([p.as_json() for p in incident_progress(session, incident.id)])
 
 
-def _alert_or_error(session: Session, request: web.Request, person) -> Alert:
+def _alert_or_error(session: Session, request: web.Request) -> Alert:
+    """The alert the path names; the guard has resolved its incident and let the caller in."""
     alert = session.get(Alert, path_id(request, "alert_id", "Varslet findes ikke."))
-    if alert is None or not may_view(session, person.id, alert.incident_id):
-        raise web.HTTPNotFound(text=json.dumps({"fejl": "Varslet findes ikke."}, ensure_ascii=False),
-                               content_type="application/json")
-    return alert
+    return named_row(request, alert, "Varslet findes ikke.")
 
 
 @access.rule(access.incident())
 async def acknowledge_alert(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    person = access.caller(request).person
     with Session(services.engine) as session:
-        person = _person_or_401(request, session)
-        alert = _alert_or_error(session, request, person)
+        alert = _alert_or_error(session, request)
 
     def ack():
         with transaction(services.engine) as session:
@@ -110,19 +102,16 @@ async def acknowledge_alert(request: web.Request) -> web.Response:
 async def resend_delivery(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     data = await json_object(request)
+    caller = access.caller(request)
+    person = caller.person
     with Session(services.engine) as session:
-        person = _person_or_401(request, session)
-        delivery = session.get(Delivery, path_id(request, "delivery_id", "Leveringen findes ikke."))
-        if delivery is None or not may_view(session, person.id, delivery.incident_id):
-            return problem(404, "Leveringen findes ikke.")
+        delivery = named_row(request, session.get(Delivery, path_id(
+            request, "delivery_id", "Leveringen findes ikke.")), "Leveringen findes ikke.")
     fields = Fields(data)
     channel = fields.text("channel", longest=20)
     fields.check()
-    from handleplaner.directory import queries as directory
-
-    with Session(services.engine) as session:
-        if not directory.may_activate(session, person.id):
-            return problem(403, "Kun SSP Sekretariatet, styregruppen og ledergrupperne kan sende igen.")
+    if not caller.may_activate:
+        return problem(403, "Kun SSP Sekretariatet, styregruppen og ledergrupperne kan sende igen.")
 
     def again():
         with transaction(services.engine) as session:

@@ -20,11 +20,10 @@ from handleplaner.plans import service as plans
 from handleplaner.storage import transaction
 
 from . import access
-from .api import _person_or_401, ok
+from .api import ok
 from .keys import SERVICES
-from .pages import _form, _signed_in, engine, page
+from .pages import _form, engine, page
 from .request_input import whole_id
-from .plan_pages import _incident
 
 STREAM_POLL_SECONDS = 2.0
 # An id that does not exist, or belongs to another incident than the board's: the same answer.
@@ -66,9 +65,8 @@ def board_context(session: Session, incident, *, back: str = "", error: str = ""
 
 @access.rule(access.incident())
 async def board_page(request: web.Request) -> web.Response:
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
         return page(request, "commitments.html.j2", person=person, incident=incident,
                     **board_context(session, incident, error=request.query.get("fejl", ""),
                                     error_id=request.query.get("opgave", "")))
@@ -77,9 +75,8 @@ async def board_page(request: web.Request) -> web.Response:
 @access.rule(access.incident())
 async def board_fragment(request: web.Request) -> web.Response:
     """The board alone, as HTML: what the live script swaps in when the board changes."""
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
         back = "haendelse" if request.query.get("fra") == "haendelse" else ""
         response = page(request, "_board.html.j2", person=person, incident=incident,
                         **board_context(session, incident, back=back))
@@ -89,9 +86,8 @@ async def board_fragment(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def board_json(request: web.Request) -> web.Response:
+    incident = access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _person_or_401(request, session)
-        incident = _incident(request, session, person)
         return ok(_board(session, incident.id))
 
 
@@ -104,9 +100,7 @@ def _board_body(db, incident_id: int) -> str:
 @access.rule(access.incident())
 async def board_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the board as JSON whenever it changes (and a comment as heartbeat)."""
-    with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
+    incident = access.named_incident(request)
     given = request.query.get("runder", "")  # tests stop after a few rounds
     rounds = whole_id(given) if given else 0
     if rounds is None:
@@ -133,9 +127,7 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
 async def board_press(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
-    with Session(services.engine) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
+    person, incident = access.caller(request).person, access.named_incident(request)
     commitment_id = whole_id(form.get("commitment_id")) or 0
     action = form.get("handling", "")
     # Back to where the button was: the board page, or the board on the incident page.

@@ -62,10 +62,11 @@ async def _csrf_holds(request: web.Request) -> bool:
     return False
 
 
-def _decide(request: web.Request, declared: access.Rule, engine):
+def _decide(request: web.Request, declared: access.Rule, engine) -> access.Caller:
     """Runs in a worker thread: who is calling and may they (the domain's policy decides).
-    Returns (person id, incident id) or raises the refusal. An incident that does not exist and
-    one the caller may not see run the same statements and get the same 404."""
+    Returns the caller - the person and their standing, with the incident, detached from this
+    session for the handler - or raises the refusal. An incident that does not exist and one the
+    caller may not see run the same statements and get the same 404."""
     with Session(engine) as session:
         person = access.current_person(request, session)
         if person is None:
@@ -76,7 +77,7 @@ def _decide(request: web.Request, declared: access.Rule, engine):
             raise _Refused(404, "Siden findes ikke, eller du har ikke adgang til den.")
         if not found.holds(declared.role):
             raise _Refused(403, access.REFUSALS[declared.role])
-        return person.id, incident_id
+        return access.Caller(person=person, standing=found)
 
 
 @web.middleware
@@ -92,16 +93,16 @@ async def guard(request: web.Request, handler):
     if request.method in UNSAFE and not await _csrf_holds(request):
         raise web.HTTPForbidden(text="Formularen er udløbet. Genindlæs siden og prøv igen.")
     try:
-        person_id, incident_id = await asyncio.to_thread(_decide, request, declared,
-                                                         services.engine)
+        caller = await asyncio.to_thread(_decide, request, declared, services.engine)
     except _Refused as refusal:
         if _is_api(request):
             raise _refusal(request, refusal.status, refusal.message) from None
         from .pages import refused  # the Danish page, with the site's layout
         return refused(request, refusal.message, status=refusal.status)
-    request[access.PERSON_KEY] = person_id
-    if incident_id is not None:
-        request[access.INCIDENT_KEY] = incident_id
+    request[access.CALLER_KEY] = caller
+    person_id = request[access.PERSON_KEY] = caller.person.id
+    if caller.incident is not None:
+        incident_id = request[access.INCIDENT_KEY] = caller.incident.id
         if request.method in ("GET", "HEAD"):
             await asyncio.to_thread(log_read, services.engine, incident_id=incident_id,
                                     person_id=person_id, what=request.path[:200])

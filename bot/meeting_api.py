@@ -1,12 +1,10 @@
 """JSON API for the beredskabsmøde: call, change, cancel, answers, attendance, minutes."""
 from __future__ import annotations
 
-import json
 
 from aiohttp import web
 from sqlmodel import Session, select
 
-from handleplaner.access import may_view
 from handleplaner.clock import iso_utc
 from handleplaner.meetings import service as meetings
 from handleplaner.meetings.models import MEETING_STATES, Meeting
@@ -16,7 +14,7 @@ from notifications.meeting_invites import (alert_missing_authorities, ics_for, s
                                            sync_responses)
 
 from . import access
-from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
+from .api import in_transaction, named_row, ok, problem
 from .keys import SERVICES
 from .request_input import Fields, json_object, path_id
 
@@ -36,12 +34,10 @@ def meeting_json(session: Session, meeting: Meeting) -> dict:
                        for a in meetings.agenda(session, meeting.id)]}
 
 
-def _meeting(request: web.Request, session: Session, person) -> Meeting:
+def _meeting(request: web.Request, session: Session) -> Meeting:
+    """The meeting the path names; the guard has resolved its incident and let the caller in."""
     meeting = session.get(Meeting, path_id(request, "meeting_id", "Mødet findes ikke."))
-    if meeting is None or not may_view(session, person.id, meeting.incident_id):
-        raise web.HTTPNotFound(text=json.dumps({"fejl": "Mødet findes ikke."}, ensure_ascii=False),
-                               content_type="application/json")
-    return meeting
+    return named_row(request, meeting, "Mødet findes ikke.")
 
 
 async def _run(request: web.Request, work, *, status: int = 200, invite: bool = False):
@@ -90,7 +86,7 @@ async def call(request: web.Request) -> web.Response:
     data = _meeting_call(await json_object(request))
 
     def work(session, person):
-        incident = _incident_or_error(request, session, person)
+        incident = access.named_incident(request)
         return meetings.call_meeting(session, incident_id=incident.id, actor_id=person.id,
                                      data=data,
                                      organizer=request.app[SERVICES].settings.sender_mailbox).id
@@ -100,9 +96,8 @@ async def call(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def list_meetings(request: web.Request) -> web.Response:
+    incident = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        incident = _incident_or_error(request, session, person)
         rows = session.exec(select(Meeting).where(Meeting.incident_id == incident.id)
                             .order_by(Meeting.id))
         return ok([meeting_json(session, m) for m in rows])
@@ -116,7 +111,7 @@ async def change(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
         return meetings.change_meeting(session, meeting_id=meeting.id, actor_id=person.id,
                                        starts_at=starts, location=location).id
 
@@ -130,7 +125,7 @@ async def cancel(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
         return meetings.cancel_meeting(session, meeting_id=meeting.id, actor_id=person.id,
                                        reason=reason or "ikke angivet").id
 
@@ -145,7 +140,7 @@ async def respond(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
         meetings._require_secretariat(session, person.id)
         meetings.record_response(session, meeting_id=meeting.id, person_id=person_id,
                                  response=answer, actor_id=person.id)
@@ -163,8 +158,7 @@ async def respond(request: web.Request) -> web.Response:
 async def sync(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with Session(services.engine) as session:
-        person = _person_or_401(request, session)
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
     missing = await sync_responses(services.engine, services.calendar, meeting.id)
     services.worker.wakeup.set()
     with Session(services.engine) as session:
@@ -181,7 +175,7 @@ async def decide(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
         meetings.add_decision(session, meeting_id=meeting.id, actor_id=person.id,
                               agenda_position=position, text=text, measure=measure)
         return meeting.id
@@ -192,7 +186,7 @@ async def decide(request: web.Request) -> web.Response:
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def apply_minutes(request: web.Request) -> web.Response:
     def work(session, person):
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
         meetings._require_secretariat(session, person.id)
         meetings.minutes_to_plan(session, meeting_id=meeting.id, actor_id=person.id)
         return meeting.id
@@ -203,8 +197,7 @@ async def apply_minutes(request: web.Request) -> web.Response:
 @access.rule(access.incident())
 async def invitation(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        meeting = _meeting(request, session, person)
+        meeting = _meeting(request, session)
         body = ics_for(session, meeting, request.app[SERVICES].settings.public_url)
     return web.Response(body=body, content_type="text/calendar",
                         headers={"Content-Disposition": 'attachment; filename="invitation.ics"'})

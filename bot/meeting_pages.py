@@ -20,9 +20,8 @@ from notifications.meeting_invites import send_invitations, sync_responses
 from . import access
 from .form_errors import blank_means_missing
 from .keys import SERVICES
-from .pages import _form, _signed_in, engine, page
+from .pages import _form, engine, page
 from .request_input import MOMENT_ERROR, parse_moment, whole_id
-from .plan_pages import _incident
 
 
 def _meeting_of(session: Session, incident_id: int) -> Meeting | None:
@@ -74,9 +73,9 @@ def _view(request, session, person, incident, *, errors=None, status=200, notice
 
 @access.rule(access.incident())
 async def meeting_page(request: web.Request) -> web.Response:
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        return _view(request, session, person, _incident(request, session, person),
+        return _view(request, session, person, incident,
                      notice=request.query.get("besked", ""))
 
 
@@ -85,9 +84,8 @@ async def meeting_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     services = request.app[SERVICES]
     action = form.get("handling", "")
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(services.engine) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
         current = _meeting_of(session, incident.id)
     chosen = [i for i, pid in enumerate(form.getall("ekstern", [])) if pid]  # select positions
 

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from urllib.parse import quote
 
 from aiohttp import web
 from sqlmodel import Session
 
 from handleplaner import record
-from handleplaner.access import may_view
 from handleplaner.clock import dansk, local, utcnow
 from handleplaner.directory import queries as directory
 from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, TYPE_LABELS, ActivationInvalid, NotAllowed,
-                                    close_incident,
-                                    get_incident, incident_areas)
+                                    close_incident, incident_areas)
 from handleplaner.incidents.kinds import DESCRIPTION_MAX, TITLE_MAX
 from handleplaner.incidents.states import STATE_LABELS, TransitionRefused
 from handleplaner.storage import transaction
@@ -51,9 +48,13 @@ def page(request: web.Request, name: str, *, status: int = 200, **context) -> we
 
 
 def _secretariat(request: web.Request, person) -> bool:
-    """Whether the navigation shows the secretariat's pages (the statistics)."""
+    """Whether the navigation shows the secretariat's pages (the statistics): as the guard found
+    the caller, or on a public page (signing out) asked of the person shown."""
     if person is None:
         return False
+    found = access.caller_if_any(request)
+    if found is not None and found.person.id == person.id:
+        return found.secretariat
     with Session(engine(request)) as session:
         return directory.is_secretariat(session, person.id)
 
@@ -72,13 +73,6 @@ def engine(request: web.Request):
     return request.app[SERVICES].engine
 
 
-def _signed_in(request: web.Request, session: Session):
-    person = current_person(request, session)
-    if person is None:
-        raise web.HTTPSeeOther(f"/log-ind?next={quote(request.path_qs, safe='')}")
-    return person
-
-
 async def _form(request: web.Request) -> dict:
     form = await request.post()
     if not form.get("csrf") or form.get("csrf") != web_session.csrf_token(request):
@@ -88,12 +82,12 @@ async def _form(request: web.Request) -> dict:
 
 @access.rule(access.SIGNED_IN)
 async def index(request: web.Request) -> web.Response:
+    caller = access.caller(request)
+    person = caller.person
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
         return page(request, "index.html.j2", person=person,
                     overview=overview_page.overview(session, person.id),
-                    may_activate=directory.may_activate(session, person.id),
-                    nav_statistics=directory.is_secretariat(session, person.id),
+                    may_activate=caller.may_activate, nav_statistics=caller.secretariat,
                     ALERT_KINDS=ALERT_KINDS, dansk=dansk,
                     dato=lambda moment: local(moment).strftime("%d.%m.%Y"))
 
@@ -182,10 +176,11 @@ def _activation_form(session: Session, person, values: dict, errors: dict, reque
 
 @access.rule(access.ACTIVATOR)
 async def activate_page(request: web.Request) -> web.Response:
+    caller = access.caller(request)
+    person = caller.person
+    if not caller.may_activate:
+        return refused(request, ACTIVATION_REFUSED, person=person)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        if not directory.may_activate(session, person.id):
-            return refused(request, ACTIVATION_REFUSED, person=person)
         now = local(utcnow()).strftime("%Y-%m-%dT%H:%M")
         return _activation_form(session, person, {"occurred_at": now, "severity": "akut"}, {},
                                 request)
@@ -212,8 +207,8 @@ async def activate_submit(request: web.Request) -> web.Response:
     form = await _form(request)
     data = activation_data(form)
     services = request.app[SERVICES]
+    person = access.caller(request).person
     with Session(services.engine) as session:
-        person = _signed_in(request, session)
         if form.get("handling") == confirmation.BACK:  # from the confirmation step, all kept
             return _activation_form(session, person, data, {}, request)
     try:
@@ -249,15 +244,9 @@ async def activate_submit(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def incident_page(request: web.Request) -> web.Response:
-    try:
-        incident_id = int(request.match_info["incident_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Hændelsen findes ikke.")
+    caller = access.caller(request)
+    person, incident = caller.person, access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        incident = get_incident(session, incident_id)
-        if incident is None or not may_view(session, person.id, incident.id):
-            raise web.HTTPNotFound(text="Hændelsen findes ikke.")  # hidden answers as missing
         rows = overview.deliveries(session, incident.id)
         areas = {a.code: a.name for a in directory.all_areas(session)}
         activator = directory.get_person(session, incident.activated_by)
@@ -286,8 +275,7 @@ async def incident_page(request: web.Request) -> web.Response:
                     names={p.id: p.name for p in directory.list_people(session,
                                                                        include_inactive=True)},
                     progress=progress,
-                    may_compose=directory.may_activate(session, person.id),
-                    may_export=directory.is_secretariat(session, person.id),
+                    may_compose=caller.may_activate, may_export=caller.secretariat,
                     resend_options=resend_options,
                     channel_posts=_channel_posts(session, incident.id),
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],

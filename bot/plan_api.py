@@ -7,7 +7,6 @@ import json
 from aiohttp import web
 from sqlmodel import Session, select
 
-from handleplaner.access import may_view
 from handleplaner.clock import iso_utc
 from handleplaner.plans import service as plans
 from handleplaner.plans.documents import render_plan_html, render_plan_pdf
@@ -17,7 +16,7 @@ from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
 
 from . import access
-from .api import _incident_or_error, _person_or_401, in_transaction, ok, problem
+from .api import in_transaction, named_row, ok, problem
 from .keys import SERVICES
 from .request_input import MOMENT_ERROR, Fields, json_object, not_found, path_id
 from .security_headers import document_policy
@@ -55,12 +54,10 @@ def _errors(error: Exception) -> web.Response:
     raise error
 
 
-def _plan_or_404(request: web.Request, session: Session, person) -> Plan:
+def _plan_or_404(request: web.Request, session: Session) -> Plan:
+    """The plan the path names; the guard has resolved its incident and let the caller in."""
     plan = session.get(Plan, path_id(request, "plan_id", "Planen findes ikke."))
-    if plan is None or not may_view(session, person.id, plan.incident_id):
-        raise web.HTTPNotFound(text=json.dumps({"fejl": "Planen findes ikke."}, ensure_ascii=False),
-                               content_type="application/json")
-    return plan
+    return named_row(request, plan, "Planen findes ikke.")
 
 
 async def _change(request: web.Request, work, status: int = 200):
@@ -75,8 +72,6 @@ async def _change(request: web.Request, work, status: int = 200):
 
 @access.rule(access.SIGNED_IN)
 async def templates(request: web.Request) -> web.Response:
-    with Session(request.app[SERVICES].engine) as session:
-        _person_or_401(request, session)
     try:
         found = load_plan_templates()
     except PlanTemplateError as error:
@@ -96,7 +91,7 @@ async def draft(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        incident = _incident_or_error(request, session, person)
+        incident = access.named_incident(request)
         plan = plans.draft_plan(session, incident_id=incident.id, actor_id=person.id,
                                 template_code=template_code, period_days=period_days)
         return plan_json(session, plan)
@@ -106,9 +101,8 @@ async def draft(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def get_plan(request: web.Request) -> web.Response:
+    incident = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        incident = _incident_or_error(request, session, person)
         plan = plans.plan_of_incident(session, incident.id)
         if plan is None:
             return problem(404, "Hændelsen har ingen handleplan endnu.")
@@ -120,7 +114,7 @@ async def add_measure(request: web.Request) -> web.Response:
     data = await json_object(request)
 
     def work(session, person):
-        plan = _plan_or_404(request, session, person)
+        plan = _plan_or_404(request, session)
         measure = plans.add_measure(session, plan_id=plan.id, actor_id=person.id, data=data)
         return {"key": measure.key}
 
@@ -132,7 +126,7 @@ async def update_measure(request: web.Request) -> web.Response:
     data = await json_object(request)
 
     def work(session, person):
-        plan = _plan_or_404(request, session, person)
+        plan = _plan_or_404(request, session)
         plans.update_measure(session, plan_id=plan.id, key=request.match_info["key"],
                              actor_id=person.id, data=data)
         return plan_json(session, plan)
@@ -143,7 +137,7 @@ async def update_measure(request: web.Request) -> web.Response:
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def remove_measure(request: web.Request) -> web.Response:
     def work(session, person):
-        plan = _plan_or_404(request, session, person)
+        plan = _plan_or_404(request, session)
         plans.remove_measure(session, plan_id=plan.id, key=request.match_info["key"],
                              actor_id=person.id)
         return plan_json(session, plan)
@@ -158,7 +152,7 @@ async def send(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        plan = _plan_or_404(request, session, person)
+        plan = _plan_or_404(request, session)
         version = plans.send_plan(session, plan_id=plan.id, actor_id=person.id, rule=rule)
         accepted = request_approval(session, version=version, actor_id=person.id)
         tasks = send_tasks(session, version=version, actor_id=person.id)
@@ -177,7 +171,7 @@ async def extend(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        plan = _plan_or_404(request, session, person)
+        plan = _plan_or_404(request, session)
         plans.extend_plan(session, plan_id=plan.id, actor_id=person.id, new_end=new_end,
                           reason=reason)
         return plan_json(session, plan)
@@ -204,8 +198,8 @@ async def decide(request: web.Request) -> web.Response:
     return await _change(request, work)
 
 
-def _version(request: web.Request, session: Session, person) -> PlanVersion:
-    plan = _plan_or_404(request, session, person)
+def _version(request: web.Request, session: Session) -> PlanVersion:
+    plan = _plan_or_404(request, session)
     number = path_id(request, "number", "Versionen findes ikke.")
     version = session.exec(select(PlanVersion).where(
         PlanVersion.plan_id == plan.id, PlanVersion.number == number)).first()
@@ -217,8 +211,7 @@ def _version(request: web.Request, session: Session, person) -> PlanVersion:
 @access.rule(access.incident())
 async def version_json(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        version = _version(request, session, person)
+        version = _version(request, session)
         snap = plans.version_snapshot(session, version)
         previous = [v for v in plans.versions(session, version.plan_id) if v.number < version.number]
         changes = plans.diff(json.loads(previous[-1].snapshot), snap) if previous else []
@@ -231,8 +224,7 @@ async def document(request: web.Request) -> web.Response:
     variant = request.match_info.get("variant", "fuld")
     fmt = request.match_info.get("fmt", "html")
     with Session(request.app[SERVICES].engine) as session:
-        person = _person_or_401(request, session)
-        version = _version(request, session, person)
+        version = _version(request, session)
         snap = plans.version_snapshot(session, version)
     if variant == "sikkerby":
         try:
@@ -253,7 +245,7 @@ async def document(request: web.Request) -> web.Response:
 async def share(request: web.Request) -> web.Response:
     """Send the version without personal data to Team Sikker By, if the guard finds none."""
     def work(session, person):
-        version = _version(request, session, person)
+        version = _version(request, session)
         snap = plans.version_snapshot(session, version)
         try:
             assert_shareable(snap)
@@ -298,7 +290,7 @@ async def evaluation(request: web.Request) -> web.Response:
     fields.check()
 
     def work(session, person):
-        plan = _plan_or_404(request, session, person)
+        plan = _plan_or_404(request, session)
         row = evaluate(session, plan_id=plan.id, person_id=person.id, text=text, now=utcnow())
         return {"id": row.id, "authority": row.authority_code}
 

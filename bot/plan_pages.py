@@ -7,10 +7,9 @@ import json
 from aiohttp import web
 from sqlmodel import Session
 
-from handleplaner.access import may_view, version_in
+from handleplaner.access import version_in
 from handleplaner.clock import dansk, local
 from handleplaner.directory import queries as directory
-from handleplaner.incidents import get_incident
 from handleplaner.plans import service as plans
 from handleplaner.plans.measures import MEASURE_TYPES
 from handleplaner.plans.models import (APPROVAL_RULES, DECISIONS, MEASURE_STATUSES, PLAN_STATES,
@@ -22,18 +21,8 @@ from notifications.plan_alerts import request_approval, send_tasks
 from . import access
 from .form_errors import blank_means_missing
 from .keys import SERVICES
-from .pages import _form, _signed_in, engine, page
+from .pages import _form, engine, page
 from .request_input import MOMENT_ERROR, parse_moment, whole_id
-
-
-def _incident(request: web.Request, session: Session, person):
-    try:
-        incident = get_incident(session, int(request.match_info["incident_id"]))
-    except ValueError:
-        incident = None
-    if incident is None or not may_view(session, person.id, incident.id):
-        raise web.HTTPNotFound(text="Hændelsen findes ikke.")
-    return incident
 
 
 def measure_values(m) -> dict:
@@ -52,7 +41,7 @@ def _view(request, session, person, incident, *, errors=None, values=None, statu
     plan = plans.plan_of_incident(session, incident.id)
     context = dict(person=person, incident=incident, plan=plan, errors=errors or {}, template_error="",
                    values=values or {}, failed=failed, failed_key=failed_key,
-                   measure_values=measure_values, may_edit=plans.may_edit(session, person.id),
+                   measure_values=measure_values, may_edit=access.caller(request).secretariat,
                    in_styregruppe=person.id in {p.id for p in plans.styregruppe(session)},
                    MEASURE_TYPES=MEASURE_TYPES, MEASURE_STATUSES=MEASURE_STATUSES,
                    PLAN_STATES=PLAN_STATES, VERSION_STATES=VERSION_STATES,
@@ -83,9 +72,9 @@ def _view(request, session, person, incident, *, errors=None, values=None, statu
 
 @access.rule(access.incident())
 async def plan_page(request: web.Request) -> web.Response:
+    person, incident = access.caller(request).person, access.named_incident(request)
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
-        return _view(request, session, person, _incident(request, session, person))
+        return _view(request, session, person, incident)
 
 
 ACTIONS = {}
@@ -187,9 +176,7 @@ async def plan_submit(request: web.Request) -> web.Response:
     work = ACTIONS.get(form.get("handling", ""))
     if work is None:
         raise web.HTTPBadRequest(text="Ukendt handling.")
-    with Session(services.engine) as session:
-        person = _signed_in(request, session)
-        incident = _incident(request, session, person)
+    person, incident = access.caller(request).person, access.named_incident(request)
 
     def run():
         with transaction(services.engine) as session:

@@ -9,7 +9,7 @@ from handleplaner.clock import utcnow
 from . import access
 from . import statistics as stats
 from .charts import bar_chart
-from .pages import _signed_in, engine, page
+from .pages import engine, page
 
 
 def _charts(figures: stats.Figures) -> dict:
@@ -29,8 +29,8 @@ def _charts(figures: stats.Figures) -> dict:
 async def statistics_page(request: web.Request) -> web.Response:
     now = utcnow()
     raw = request.query.get("aar")
+    person = access.caller(request).person
     with Session(engine(request)) as session:
-        person = _signed_in(request, session)
         years = stats.years_with_incidents(session, now=now)
         try:
             year = stats.parse_year(raw, now=now)
