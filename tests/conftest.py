@@ -156,3 +156,12 @@ class Running:
     @property
     def engine(self):
         return self.services.engine
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What the door table covered (tests/service/test_door_table.py), in every run's summary."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "door table":
+                    terminalreporter.write_line(value)
