@@ -12,7 +12,7 @@ from handleplaner.commitments.models import Commitment
 from handleplaner.directory import queries as directory
 
 from .bot_scene import (MISSING, activity, entry_count, invoke, leader_only_in, post_activity,
-                        post_raw, record_of, task_alert, two_incidents)
+                        post_raw, record_of, two_incidents)
 from .helpers import secretariat_member
 
 DEEP = b"[" * 5000 + b"]" * 5000
@@ -73,7 +73,6 @@ NOT_IDS = [True, False, 1.0, 2.5, -1, 0, 2**31, 2**63, 10**30, "1", "", "abc", [
 async def test_malformed_ids_on_cards_are_answered_as_missing_ids(service):
     own, hidden = await two_incidents(service)
     leader, foreign, owner = leader_only_in(service.engine, own, hidden)
-    alert_id = task_alert(service.engine, foreign)
     records = {i: record_of(service.engine, i) for i in (own["incident"]["id"],
                                                          hidden["incident"]["id"])}
     with Session(service.engine) as session:
