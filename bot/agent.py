@@ -31,14 +31,9 @@ from notifications.conversations import keep_conversation
 from notifications.messages import alert_message
 from notifications.models import Alert, TeamsConversation
 
-COMMITMENT_VERBS = ("bekraeft", "afvis", "videregiv", "startet", "udfoert", "blokeret")
-
-# What a card action answers for an id that does not exist - and, the same, for one of an
-# incident the person may not see (handleplaner/access.py decides).
-CARD_MISSING = "Kortet findes ikke længere."
-ALERT_MISSING = "Varslet findes ikke."
-COMMITMENT_MISSING = "Opgaven eller handlingen findes ikke."
-VERSION_MISSING = "Planens version findes ikke."
+from .card_action import (ALERT_MISSING, CARD_MISSING, COMMENT, COMMITMENT_MISSING,
+                          COMMITMENT_VERBS, DECISION_VERBS, HAND_TO, REASON, REFRESH,
+                          UNKNOWN_PERSON, VERSION_MISSING, CardAction, CardRefused, card_action)
 
 COMMANDS = ("Skriv 'status' for dine åbne hændelser, 'mine opgaver' for dine opgaver i "
             "handleplanerne, eller 'hjælp'.")
@@ -186,17 +181,14 @@ class BeredskabAgent(ActivityHandler):
         await reply(turn_context, MessageFactory.text(f"Velkommen{name}. {HELP}"))
 
     # Card actions (Action.Execute) -------------------------------------------------------
-    def _acknowledge(self, aad_object_id: str | None, alert_id, conversation_id: str | None,
-                     service_url: str, user_mri: str | None = None) -> tuple[int, dict | str]:
+    def _acknowledge(self, aad_object_id: str | None, alert_id: int | None,
+                     conversation_id: str | None, service_url: str,
+                     user_mri: str | None = None) -> tuple[int, dict | str]:
         with transaction(self.engine) as session:
             person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
             if person is None:
-                return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+                return 403, UNKNOWN_PERSON
             _keep_conversation_in(session, person.id, conversation_id, service_url, user_mri)
-            try:
-                alert_id = int(alert_id)
-            except (TypeError, ValueError):
-                return 400, "Kortet mangler varslets nummer."
             if policy.visible(session, person.id, "alert", alert_id) is None:
                 return 404, ALERT_MISSING  # missing, or of an incident the person may not see
             try:
@@ -207,15 +199,11 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
-    def _refreshed(self, aad_object_id: str | None, alert_id):
+    def _refreshed(self, aad_object_id: str | None, alert_id: int | None):
         """Universal Actions refresh: the task card as it stands now, for those who may see its
         incident. Anyone else, known or not, gets None, as for an alert that does not exist."""
         from notifications.messages import commitments_message
 
-        try:
-            alert_id = int(alert_id)
-        except (TypeError, ValueError):
-            alert_id = None
         with Session(self.engine) as session:
             person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
             if policy.visible(session, person.id if person else None, "alert", alert_id) is None:
@@ -225,7 +213,7 @@ class BeredskabAgent(ActivityHandler):
                 return None
             return commitments_message(session, alert, self.link_base).card
 
-    def _press(self, aad_object_id: str | None, verb: str, data: dict) -> tuple[int, dict | str]:
+    def _press(self, aad_object_id: str | None, action: CardAction) -> tuple[int, dict | str]:
         """Bekræft / Afvis / Videregiv / I gang / Udført / Blokeret on an authority's task card."""
         import json
 
@@ -235,13 +223,10 @@ class BeredskabAgent(ActivityHandler):
                                                       SupersededVersion, press, record_refusal)
         from notifications.messages import commitments_message
 
-        try:
-            commitment_id = int(data.get("commitment_id"))
-            version_id = int(data["version_id"]) if data.get("version_id") is not None else None
-        except (TypeError, ValueError):
-            return 400, "Kortet mangler opgavens nummer."
-        reason = str(data.get(f"grund_{commitment_id}") or data.get("reason") or "")
-        hand_to = data.get(f"til_{commitment_id}") or data.get("hand_to")
+        verb = action.verb
+        commitment_id, version_id = action.id("commitment_id"), action.id("version_id")
+        reason = action.text((f"grund_{commitment_id}", "reason"), REASON)
+        hand_to = action.text((f"til_{commitment_id}", "hand_to"), HAND_TO)
         person_id = incident_id = None
         refused = None
         try:
@@ -250,7 +235,7 @@ class BeredskabAgent(ActivityHandler):
             with transaction(self.engine) as session:
                 person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
                 if person is None:
-                    return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
+                    return 403, UNKNOWN_PERSON
                 person_id = person.id
                 # Through its incident: an id the person may not see, or a card version of
                 # another incident, is answered as an id that does not exist; nothing recorded.
@@ -263,7 +248,7 @@ class BeredskabAgent(ActivityHandler):
                              person_id=person_id, action=verb,
                              reason=reason if verb in ("afvis", "blokeret") else "",
                              note=reason if verb not in ("afvis", "blokeret") else "",
-                             hand_to=str(hand_to) if hand_to else None, via="teams")
+                             hand_to=hand_to or None, via="teams")
                 session.commit()
                 commitment = done.commitment
                 audience = json.dumps({"authority": commitment.authority_code})
@@ -289,26 +274,24 @@ class BeredskabAgent(ActivityHandler):
         self.on_change()
         return 200, card
 
-    def _decide(self, aad_object_id: str | None, verb: str, data: dict) -> tuple[int, dict | str]:
+    def _decide(self, aad_object_id: str | None, action: CardAction) -> tuple[int, dict | str]:
         """Godkend / Afvis / Kommentér on the styregruppe's card."""
         from sqlmodel import select
 
         from handleplaner.plans.service import PlanInvalid, PlanRefused, decide
         from notifications.messages import approval_message
 
+        verb, version_id = action.verb, action.id("version_id")
+        comment = action.text(("comment",), COMMENT)
         with transaction(self.engine) as session:
             person = directory.person_by_teams_id(session, aad_object_id) if aad_object_id else None
             if person is None:
-                return 403, "Du findes ikke i SSP Beredskabs organisationsoversigt."
-            try:
-                version_id = int(data.get("version_id"))
-            except (TypeError, ValueError):
-                return 400, "Kortet mangler planens version."
+                return 403, UNKNOWN_PERSON
             if policy.visible_version(session, person.id, version_id) is None:
                 return 404, VERSION_MISSING  # missing, or of an incident the person may not see
             try:
                 done = decide(session, version_id=version_id, person_id=person.id, decision=verb,
-                              comment=str(data.get("comment") or ""), via="teams")
+                              comment=comment, via="teams")
             except (PlanInvalid, PlanRefused) as error:
                 return 403 if isinstance(error, PlanRefused) else 400, str(error)
             alert = session.exec(select(Alert).where(Alert.plan_version_id == version_id,
@@ -323,47 +306,57 @@ class BeredskabAgent(ActivityHandler):
         return 200, card
 
     async def on_turn(self, turn_context: TurnContext):
-        """As the SDK's, except how a card action's answer is handed back: the SDK "sends" it
-        as an activity, which deep-copies the whole card (tens of thousands of objects, on the
-        event loop) only for the adapter to put it in the HTTP response. Here it goes straight
-        where the adapter takes it from."""
+        """As the SDK's, except for invokes: a card action (``adaptiveCard/action``) is read here,
+        strictly (``card_action.py``), not by the SDK's model, and its answer goes straight where
+        the adapter takes it from (the SDK "sends" it as an activity, deep-copying the whole card
+        on the event loop only for the adapter to put it in the HTTP response). An invoke the bot
+        does not offer is refused (400), as is a card action it cannot read."""
         activity = turn_context.activity
-        if activity.type != ActivityTypes.invoke or activity.name != "adaptiveCard/action":
+        if activity.type != ActivityTypes.invoke:
             return await super().on_turn(turn_context)
-        response = await self.on_invoke_activity(turn_context)
+        if activity.name == "adaptiveCard/action":
+            response = await self.on_card_action(turn_context)
+        else:
+            response = refused(400, f"Ukendt handling: {str(activity.name or '')[:40]}")
         key = turn_context.adapter.INVOKE_RESPONSE_KEY
-        if response is not None and not turn_context.turn_state.get(key):
+        if not turn_context.turn_state.get(key):
             turn_context.turn_state[key] = Activity(
                 type=ActivityTypes.invoke_response,
-                value=response.model_dump(by_alias=True, exclude_none=True))
+                value={"status": 200, "body": response.model_dump(
+                    mode="json", by_alias=True, exclude_none=True)})
 
-    async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
-        """Universal Actions: each verb is handled in a thread; the answer is the redrawn card,
-        or an error the card shows (never an exception's text)."""
-        action = invoke_value.action
-        verb = getattr(action, "verb", None)
-        data = getattr(action, "data", None) or {}
-        sender = getattr(turn_context.activity.from_property, "aad_object_id", None)
-        if verb == "opdater" and "alert_id" in data:
-            card = await on_card_thread(self._refreshed, sender, data.get("alert_id"))
-            status, result = (200, card) if card is not None else (404, CARD_MISSING)
-        elif verb in COMMITMENT_VERBS and "commitment_id" in data:
-            status, result = await on_card_thread(self._press, sender, verb, data)
-        elif verb in ("godkend", "afvis", "kommentar"):
-            status, result = await on_card_thread(self._decide, sender, verb, data)
-        elif verb == "kvitter":  # one session on the card threads: who, the chat, the receipt
-            activity = turn_context.activity
-            status, result = await on_card_thread(
-                self._acknowledge, sender, data.get("alert_id"),
-                activity.conversation.id if activity.conversation else None,
-                activity.service_url or "", teams_id_of(activity.from_property))
-        else:
-            status, result = 400, f"Ukendt handling: {verb}"
+    async def on_card_action(self, turn_context: TurnContext) -> AdaptiveCardInvokeResponse:
+        """Universal Actions: each verb asks the access policy in a thread of its own; the answer
+        is the redrawn card, or an error the card shows (never an exception's text)."""
+        activity = turn_context.activity
+        sender = getattr(activity.from_property, "aad_object_id", None)
+        verb = None
+        try:
+            action = card_action(activity.value)
+            verb, data = action.verb, action.data
+            if verb == REFRESH:
+                card = await on_card_thread(self._refreshed, sender, action.id("alert_id"))
+                status, result = (200, card) if card is not None else (404, CARD_MISSING)
+            elif verb in COMMITMENT_VERBS and (verb != "afvis" or "commitment_id" in data):
+                status, result = await on_card_thread(self._press, sender, action)
+            elif verb in DECISION_VERBS:
+                status, result = await on_card_thread(self._decide, sender, action)
+            else:  # ACKNOWLEDGE: one session on the card threads: who, the chat, the receipt
+                status, result = await on_card_thread(
+                    self._acknowledge, sender, action.id("alert_id"),
+                    activity.conversation.id if activity.conversation else None,
+                    activity.service_url or "", teams_id_of(activity.from_property))
+        except CardRefused as error:
+            status, result = error.status, error.message
         self.pressed(verb, status)
         if status != 200:
-            return AdaptiveCardInvokeResponse(status_code=status,
-                                              type="application/vnd.microsoft.error",
-                                              value={"code": "Refused", "message": result})
+            return refused(status, result)
         return AdaptiveCardInvokeResponse(status_code=200,
                                           type="application/vnd.microsoft.card.adaptive",
                                           value=result)
+
+
+def refused(status: int, message: str) -> AdaptiveCardInvokeResponse:
+    """A card action's refusal, as the card shows it."""
+    return AdaptiveCardInvokeResponse(status_code=status, type="application/vnd.microsoft.error",
+                                      value={"code": "Refused", "message": message})

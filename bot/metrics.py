@@ -35,14 +35,14 @@ from handleplaner.clock import utcnow
 from notifications.models import QUEUED, Delivery
 
 from . import access
-from .agent import COMMITMENT_VERBS
+from .card_action import VERBS
 from .keys import SERVICES
 
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
-KNOWN_VERBS = {"opdater", "kvitter", "godkend", "afvis", "kommentar", *COMMITMENT_VERBS}
+KNOWN_VERBS = frozenset(VERBS)
 FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 INTERNAL = [ipaddress.ip_network(n) for n in (
     "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # loopback, RFC 1918

@@ -167,6 +167,15 @@ def whole_id(value: object) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+def json_id(value: object) -> int | None:
+    """An id as a JSON value carries it (a card's data, a body's field): a whole number a row
+    can have, or None. True and false, fractions, texts ("12" too), lists and objects are not
+    ids."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
 def path_id(request: web.Request, name: str, missing: str) -> int:
     """The id in the path, or 404 with ``missing`` (the same answer as an id that does not
     exist)."""

@@ -4,8 +4,6 @@ or of another incident than the one named - exactly as an id that does not exist
 to any incident's record, and take the same database statements to say so."""
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import event
 from sqlmodel import Session, select
 
@@ -15,120 +13,59 @@ from handleplaner.commitments.models import Commitment
 from handleplaner.directory import queries as directory
 from handleplaner.plans import service as plans
 from handleplaner.plans.models import ApprovalDecision
-from handleplaner.record.models import RecordEntry
-from notifications.models import Alert
 
-from .helpers import DEMO, demo_sign_in, non_activator, noerrebro, secretariat_member, shooting
-
-MISSING = 2**30  # an id nobody has
-UNKNOWN_TEAMS_USER = "00000000-0000-4000-8000-00000000beef"  # not in the directory
-
-
-async def _incident_with_sent_plan(service, areas, **changes):
-    client = service.client
-    editor = secretariat_member(service.engine)
-    headers = {DEMO: editor.id}
-    created = await (await client.post("/api/incidents", headers=headers,
-                                       json=shooting(areas, **changes))).json()
-    plan = await (await client.post(f"/api/incidents/{created['id']}/plan", headers=headers,
-                                    json={"template": "skyderi"})).json()
-    sent = await (await client.post(f"/api/plans/{plan['id']}/send", headers=headers,
-                                    json={})).json()
-    await service.services.worker.run_until_idle(timeout=120)
-    return {"incident": created, "plan": plan, "version_id": sent["version_id"]}
-
-
-async def _two_incidents(service):
-    """An open incident in Nørrebro, and a confidential one in Valby with its own leaders."""
-    own = await _incident_with_sent_plan(service, noerrebro(service.engine))
-    hidden = await _incident_with_sent_plan(service, ["valby"], confidential=True,
-                                            title="Fortroligt: skud i Valby")
-    return own, hidden
-
-
-def _leader_only_in(engine, own: dict, hidden: dict):
-    """A leader responsible for a commitment in ``own`` who may not see ``hidden``, and a
-    commitment in ``hidden`` someone else is responsible for."""
-    with Session(engine) as session:
-        for c in session.exec(select(Commitment).where(
-                Commitment.incident_id == own["incident"]["id"],
-                Commitment.responsible_id.is_not(None))):
-            leader = directory.get_person(session, c.responsible_id)
-            if leader.teams_user_id and not policy.may_view(session, leader.id,
-                                                            hidden["incident"]["id"]):
-                foreign = session.exec(select(Commitment).where(
-                    Commitment.incident_id == hidden["incident"]["id"],
-                    Commitment.responsible_id.is_not(None))).first()
-                owner = directory.get_person(session, foreign.responsible_id)
-                return leader, foreign, owner
-    raise AssertionError("no leader of the open incident outside the confidential one")
+from .bot_scene import (MISSING, UNKNOWN_TEAMS_USER, invoke, leader_only_in, record_of,
+                        task_alert, two_incidents)
+from .helpers import DEMO, demo_sign_in, non_activator
 
 
 def _entries(engine, incident_id: int) -> int:
-    with Session(engine) as session:
-        return len(session.exec(select(RecordEntry.id).where(
-            RecordEntry.incident_id == incident_id)).all())
-
-
-async def _invoke(service, teams_user_id: str, verb: str, data: dict) -> dict:
-    status, answer = await service.emulator.send_to_bot(
-        teams_user_id, invoke_value={"action": {"type": "Action.Execute", "verb": verb,
-                                                "data": data}})
-    assert status == 200, (status, answer)
-    return answer
-
-
-def _task_alert(engine, commitment: Commitment) -> int:
-    """The task card's alert for the commitment's authority."""
-    with Session(engine) as session:
-        return session.exec(select(Alert.id).where(
-            Alert.incident_id == commitment.incident_id, Alert.kind == "opgaver",
-            Alert.audience == json.dumps({"authority": commitment.authority_code}))).first()
+    return len(record_of(engine, incident_id))
 
 
 # The card refresh ---------------------------------------------------------------------------
 
 async def test_card_refresh_answers_only_those_who_may_see_the_incident(service):
-    own, hidden = await _two_incidents(service)
-    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
-    alert_id = _task_alert(service.engine, foreign)
+    own, hidden = await two_incidents(service)
+    leader, foreign, owner = leader_only_in(service.engine, own, hidden)
+    alert_id = task_alert(service.engine, foreign)
     title = hidden["incident"]["title"]
     lokaludvalg = non_activator(service.engine)
     assert lokaludvalg.teams_user_id
 
     # The leader responsible there sees the card as it stands.
-    answer = await _invoke(service, owner.teams_user_id, "opdater", {"alert_id": alert_id})
+    answer = await invoke(service, owner.teams_user_id, "opdater", {"alert_id": alert_id})
     assert answer["statusCode"] == 200 and foreign.title in str(answer["value"])
 
     # Anyone else: the answer for an alert that does not exist, and nothing of the incident.
-    missing = await _invoke(service, owner.teams_user_id, "opdater", {"alert_id": MISSING})
+    missing = await invoke(service, owner.teams_user_id, "opdater", {"alert_id": MISSING})
     assert missing["statusCode"] == 404
     for outsider in (leader.teams_user_id, lokaludvalg.teams_user_id, UNKNOWN_TEAMS_USER):
-        answer = await _invoke(service, outsider, "opdater", {"alert_id": alert_id})
+        answer = await invoke(service, outsider, "opdater", {"alert_id": alert_id})
         assert answer == missing, outsider
         assert title not in str(answer) and foreign.title not in str(answer)
 
 
 async def test_acknowledging_and_deciding_on_a_hidden_incidents_card_is_as_if_it_did_not_exist(
         service):
-    own, hidden = await _two_incidents(service)
-    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
-    alert_id = _task_alert(service.engine, foreign)
+    own, hidden = await two_incidents(service)
+    leader, foreign, owner = leader_only_in(service.engine, own, hidden)
+    alert_id = task_alert(service.engine, foreign)
     before = _entries(service.engine, hidden["incident"]["id"])
 
-    missing = await _invoke(service, leader.teams_user_id, "kvitter", {"alert_id": MISSING})
-    answer = await _invoke(service, leader.teams_user_id, "kvitter", {"alert_id": alert_id})
+    missing = await invoke(service, leader.teams_user_id, "kvitter", {"alert_id": MISSING})
+    answer = await invoke(service, leader.teams_user_id, "kvitter", {"alert_id": alert_id})
     assert missing["statusCode"] == 404 and answer == missing
 
     # Deciding on the confidential incident's version: as on a version that does not exist
     # (today the answer told the version exists: "Kun styregruppens medlemmer ...").
     for verb in ("godkend", "afvis", "kommentar"):
-        missing = await _invoke(service, leader.teams_user_id, verb,
+        missing = await invoke(service, leader.teams_user_id, verb,
                                 {"version_id": MISSING, "comment": "x"})
-        answer = await _invoke(service, leader.teams_user_id, verb,
+        answer = await invoke(service, leader.teams_user_id, verb,
                                {"version_id": hidden["version_id"], "comment": "x"})
         assert missing["statusCode"] == 404 and answer == missing, verb
-        unknown = await _invoke(service, UNKNOWN_TEAMS_USER, verb,
+        unknown = await invoke(service, UNKNOWN_TEAMS_USER, verb,
                                 {"version_id": hidden["version_id"], "comment": "x"})
         assert unknown["statusCode"] != 200
     assert _entries(service.engine, hidden["incident"]["id"]) == before
@@ -148,8 +85,8 @@ async def _board_press(service, incident_id: int, commitment_id: int) -> str:
 
 
 async def test_a_foreign_commitment_id_on_the_board_is_as_if_it_did_not_exist(service):
-    own, hidden = await _two_incidents(service)
-    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
+    own, hidden = await two_incidents(service)
+    leader, foreign, owner = leader_only_in(service.engine, own, hidden)
     before = _entries(service.engine, hidden["incident"]["id"])
     own_before = _entries(service.engine, own["incident"]["id"])
     await demo_sign_in(service.client, leader.id)
@@ -167,19 +104,19 @@ async def test_a_foreign_commitment_id_on_the_board_is_as_if_it_did_not_exist(se
 
 
 async def test_a_foreign_commitment_pressed_through_the_bot_is_as_if_it_did_not_exist(service):
-    own, hidden = await _two_incidents(service)
-    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
+    own, hidden = await two_incidents(service)
+    leader, foreign, owner = leader_only_in(service.engine, own, hidden)
     before = _entries(service.engine, hidden["incident"]["id"])
     for verb in ("bekraeft", "udfoert", "afvis"):
-        missing = await _invoke(service, leader.teams_user_id, verb,
+        missing = await invoke(service, leader.teams_user_id, verb,
                                 {"commitment_id": MISSING, "version_id": own["version_id"],
                                  "reason": "x"})
-        answer = await _invoke(service, leader.teams_user_id, verb,
+        answer = await invoke(service, leader.teams_user_id, verb,
                                {"commitment_id": foreign.id, "version_id": own["version_id"],
                                 "reason": "x"})
         assert answer == missing, verb
         assert owner.name not in str(answer) and foreign.title not in str(answer)
-        stranger = await _invoke(service, UNKNOWN_TEAMS_USER, verb,
+        stranger = await invoke(service, UNKNOWN_TEAMS_USER, verb,
                                  {"commitment_id": foreign.id,
                                   "version_id": hidden["version_id"]})
         assert foreign.title not in str(stranger) and stranger["statusCode"] != 200
@@ -192,7 +129,7 @@ async def test_a_foreign_commitment_pressed_through_the_bot_is_as_if_it_did_not_
 # Plan decisions -----------------------------------------------------------------------------
 
 async def test_a_plan_decision_under_another_incidents_url_is_refused_as_missing(service):
-    own, hidden = await _two_incidents(service)
+    own, hidden = await two_incidents(service)
     client = service.client
     with Session(service.engine) as session:
         member = next(p for p in plans.styregruppe(session)
@@ -223,8 +160,8 @@ async def test_a_plan_decision_under_another_incidents_url_is_refused_as_missing
 # Time ---------------------------------------------------------------------------------------
 
 async def test_a_hidden_and_a_missing_incident_run_the_same_statements(service):
-    own, hidden = await _two_incidents(service)
-    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
+    own, hidden = await two_incidents(service)
+    leader, foreign, owner = leader_only_in(service.engine, own, hidden)
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -249,12 +186,12 @@ async def test_a_hidden_and_a_missing_incident_run_the_same_statements(service):
             assert seen[1] == unseen[1] > 0, (paths, seen, unseen)
 
         # The card refresh in Teams, by a leader and by an id not in the directory.
-        alert_id = _task_alert(service.engine, foreign)
+        alert_id = task_alert(service.engine, foreign)
         for teams_user_id in (leader.teams_user_id, UNKNOWN_TEAMS_USER):
             counted = []
             for key in (alert_id, MISSING):
                 statements.clear()
-                answer = await _invoke(service, teams_user_id, "opdater", {"alert_id": key})
+                answer = await invoke(service, teams_user_id, "opdater", {"alert_id": key})
                 counted.append((answer["statusCode"], len(statements)))
             assert counted[0] == counted[1] and counted[0][0] == 404 and counted[0][1] > 0, counted
     finally:
@@ -267,8 +204,8 @@ async def test_ids_are_resolved_through_their_incident(service):
     from handleplaner.commitments.service import record_refusal
     from handleplaner.storage import transaction
 
-    own, hidden = await _two_incidents(service)
-    leader, foreign, owner = _leader_only_in(service.engine, own, hidden)
+    own, hidden = await two_incidents(service)
+    leader, foreign, owner = leader_only_in(service.engine, own, hidden)
     own_id, hidden_id = own["incident"]["id"], hidden["incident"]["id"]
     with Session(service.engine) as session:
         assert policy.commitment_in(session, hidden_id, foreign.id).id == foreign.id
