@@ -27,7 +27,7 @@ from pathlib import Path
 import aiohttp
 from sqlmodel import Session, select
 
-from bot import access, agent
+from bot import access, agent, card_action
 from handleplaner import access as policy
 from handleplaner.clock import utcnow
 from handleplaner.commitments.models import Commitment
@@ -84,13 +84,16 @@ def web_doors(app) -> dict[str, object]:
             if r.method != "HEAD"}
 
 
-def _branches(function) -> list[tuple[ast.expr, list[ast.stmt]]]:
-    """The if/elif branches of a function's body: (condition, body)."""
+def _branches(function) -> list[tuple[ast.expr | None, list[ast.stmt]]]:
+    """The if/elif branches of a function's body: (condition, body); a final ``else`` comes as
+    (None, body)."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.If):
             found.append((node.test, node.body))
+            if node.orelse and not (len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If)):
+                found.append((None, node.orelse))
     return found
 
 
@@ -107,7 +110,8 @@ def _literals(condition: ast.expr, name: str) -> list[str]:
             elif isinstance(right, (ast.Tuple, ast.List, ast.Set)):
                 words += [e.value for e in right.elts if isinstance(e, ast.Constant)]
             elif isinstance(right, ast.Name):
-                words += list(getattr(agent, right.id))
+                value = getattr(agent, right.id, None) or getattr(card_action, right.id)
+                words += [value] if isinstance(value, str) else list(value)
     return words
 
 
@@ -121,7 +125,7 @@ def command_doors() -> dict[str, list[str]]:
     """``besked <command>`` -> every text that reaches that branch of the bot."""
     doors = {}
     for condition, _ in _branches(agent.BeredskabAgent.on_message_activity):
-        words = _literals(condition, "command")
+        words = _literals(condition, "command") if condition is not None else []
         if words:
             doors[f"besked {words[0] or '(tom)'}"] = words
     doors["besked (andet)"] = ["hvad nu"]  # anything else: the bot says what it understands
@@ -131,9 +135,15 @@ def command_doors() -> dict[str, list[str]]:
 def verb_doors() -> dict[str, tuple[str, str]]:
     """``<kind> <verb>`` -> (verb, what the bot calls), for every card action."""
     doors = {}
-    for condition, body in _branches(agent.BeredskabAgent.on_adaptive_card_invoke):
-        verbs = _literals(condition, "verb")
+    branches = _branches(agent.BeredskabAgent.on_card_action)
+    named = {verb for condition, _ in branches if condition is not None
+             for verb in _literals(condition, "verb")}
+    for condition, body in branches:
         handlers = [c for c in _calls(body) if c in CARD_DOORS] or _calls(body)
+        if condition is not None:
+            verbs = _literals(condition, "verb")
+        else:  # the last branch takes every known verb no condition named
+            verbs = [verb for verb in card_action.VERBS if verb not in named] if handlers else []
         if not verbs:
             continue
         assert handlers and handlers[0] in CARD_DOORS, \
