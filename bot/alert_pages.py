@@ -60,7 +60,8 @@ def _default_text(session: Session, incident, kind: str, link_base: str) -> str:
     probe = Alert(id=0, incident_id=incident.id, kind=kind, severity=incident.severity,
                   exercise=incident.exercise, title="", body="", created_at=incident.activated_at,
                   created_by="", dedupe_key="")
-    return render(f"alerts/{kind}.txt.j2", f=alert_facts(session, probe, link_base)).strip()
+    return render(f"alerts/{kind}.txt.j2", f=alert_facts(session, probe, link_base,
+                                                         incident=incident)).strip()
 
 
 def _compose(request, session, person, incident, values, errors, shown=None, status=200):

@@ -23,11 +23,13 @@ MAX_REFRESH_USERS = 60
 
 
 def alert_facts(session: Session, alert: Alert, link_base: str, *, acknowledged: str = "",
-                notice: str = "") -> AlertFacts:
+                notice: str = "", incident: Incident | None = None) -> AlertFacts:
     """The facts an alert may carry: the incident's facts, the alert's text (for an activation
     the template's text, alerts/aktivering.txt.j2), and the description only if the sender chose
-    it and the incident is not confidential."""
-    incident = session.get(Incident, alert.incident_id)
+    it and the incident is not confidential. A caller that holds the incident already (the
+    door resolved it) passes it as ``incident``."""
+    if incident is None or incident.id != alert.incident_id:
+        incident = session.get(Incident, alert.incident_id)
     codes = incident_areas(session, incident.id)
     names = {a.code: a.name for a in session.exec(select(Area).where(Area.code.in_(codes)))}
     activator = session.get(Person, incident.activated_by)

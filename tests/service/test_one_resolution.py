@@ -43,7 +43,8 @@ async def test_the_incident_and_the_roles_are_resolved_once_per_request(service)
     incident_id = created["id"]
     for path in (f"/api/incidents/{incident_id}", f"/haendelser/{incident_id}",
                  f"/haendelser/{incident_id}/plan", f"/haendelser/{incident_id}/opgaver",
-                 f"/haendelser/{incident_id}/moede", f"/api/incidents/{incident_id}/alerts"):
+                 f"/haendelser/{incident_id}/moede", f"/api/incidents/{incident_id}/alerts",
+                 f"/haendelser/{incident_id}/varsel"):
         statements = await _statements(service, path, editor.id)
         assert len(_incident_rows(statements)) == 1, (path, _incident_rows(statements))
         assert len(_roles(statements)) == 1, (path, _roles(statements))
