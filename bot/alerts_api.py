@@ -32,7 +32,7 @@ async def preview_alert(request: web.Request) -> web.Response:
         person = _person_or_401(request, session)
         incident = _incident_or_error(request, session, person)
         try:
-            parsed = parse_alert(data, incident=incident)
+            parsed = parse_alert(data, incident=incident, session=session)
             people, _ = resolve_audience(session, incident.id, parsed)
         except AlertInvalid as invalid:
             return problem(422, "Modtagerne kan ikke findes: forespørgslen har fejl.", invalid.errors)

@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, select
 
 from ..directory.models import Person
 from ..personal_data import REDACTED, SNAPSHOT_MARKED, locate, personal_fields, redacted
-from ..plans.privacy import redact_personal_data
+from ..privacy.check import redact_personal_data
 from ..retention import MARKER as RETENTION_MARKER
 from .material import Material
 

@@ -24,7 +24,7 @@ from handleplaner.meetings.models import MeetingInvitee, MinuteDecision
 from handleplaner.personal_data import REDACTED, marked_models, personal_fields
 from handleplaner.plans.models import (ApprovalDecision, Plan, PlanEvaluation, PlanExtension,
                                        PlanMeasure)
-from handleplaner.plans.privacy import CPR, find_personal_data
+from handleplaner.privacy.check import CPR, find_personal_data
 
 from .scenario import CPR_FORMS, DIGEST, YOUNG, build_case, squeeze, texts
 
