@@ -96,3 +96,31 @@ def test_the_activator_may_read_them_and_remove_is_recorded_without_the_name(eng
     with pytest.raises(LookupError), transaction(engine) as session:
         involved.remove(session, incident_id=incident_id, involved_id=person_id,
                         actor_id=activator.id)
+
+
+async def test_the_json_api_registers_lists_and_removes_and_refuses_the_alerted(service):
+    from tests.service.helpers import DEMO
+
+    client, engine = service.client, service.engine
+    editor = secretariat_member(engine)
+    created = await (await client.post("/api/incidents", headers={DEMO: editor.id},
+                                       json=shooting(noerrebro(engine)))).json()
+    base = f"/api/incidents/{created['id']}/involved"
+    bad = await client.post(base, headers={DEMO: editor.id}, json={"name": "", "age": "x"})
+    assert bad.status == 422
+    assert (await bad.json())["felter"] == {"name": "skal udfyldes",
+                                            "age": "skal være et helt tal mellem 0 og 120"}
+    added = await client.post(base, headers={DEMO: editor.id},
+                              json={"name": "Kasper Fiktivsen", "nicknames": ["Kappe"]})
+    assert added.status == 201
+    person_id = (await added.json())["id"]
+    listed = await (await client.get(base, headers={DEMO: editor.id})).json()
+    assert [p["name"] for p in listed["involved"]] == ["Kasper Fiktivsen"]
+    leader = alerted_leader(engine, created["id"])
+    refused = await client.get(base, headers={DEMO: leader.id})
+    assert refused.status == 403 and "Fiktivsen" not in await refused.text()
+    assert (await client.post(base, headers={DEMO: leader.id},
+                              json={"name": "Lone Fiktivsen"})).status == 403
+    removed = await client.delete(f"{base}/{person_id}", headers={DEMO: editor.id})
+    assert removed.status == 200
+    assert (await client.delete(f"{base}/{person_id}", headers={DEMO: editor.id})).status == 404
