@@ -16,8 +16,8 @@ from sqlmodel import Field, SQLModel
 from ..personal_data import PERSONAL
 
 # Kept this many months after the incident is closed, then forgotten (name, nicknames and
-# every occurrence of them). Shorter than nothing else: the incident's own marked fields use
-# BEREDSKAB_RETENTION_PERSONAL_DATA_MONTHS (6) as well.
+# every occurrence of them). Its own period; today the same as the incident's marked fields
+# (BEREDSKAB_RETENTION_PERSONAL_DATA_MONTHS, 6).
 RETENTION_MONTHS = 6
 
 ROLES = {"ung": "Ung", "paaroerende": "Pårørende", "vidne": "Vidne", "anden": "Anden"}
