@@ -36,6 +36,8 @@ def alert_data(form) -> dict:
             "text": form.get("text", ""), "requires_ack": form.get("requires_ack") == "ja",
             "post_in_channels": form.get("post_in_channels") == "ja",
             "include_description": form.get("include_description") == "ja"}
+    if form.get("names_reason", "").strip():
+        data["names_reason"] = form.get("names_reason")
     if any(audience[name] for name in MULTI):
         data["audience"] = audience
     for name in ("quorum_per_authority", "escalate_after_minutes"):
@@ -103,7 +105,7 @@ async def compose_submit(request: web.Request) -> web.Response:
         if action == confirmation.BACK:
             return _compose(request, session, person, incident, values, {})
         try:
-            parsed = parse_alert(data, incident=incident)
+            parsed = parse_alert(data, incident=incident, session=session)
             people, _ = resolve_audience(session, incident.id, parsed)
         except AlertInvalid as invalid:
             return _compose(request, session, person, incident, values, _errors(invalid, data),

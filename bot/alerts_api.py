@@ -29,7 +29,7 @@ async def preview_alert(request: web.Request) -> web.Response:
     incident = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
         try:
-            parsed = parse_alert(data, incident=incident)
+            parsed = parse_alert(data, incident=incident, session=session)
             people, _ = resolve_audience(session, incident.id, parsed)
         except AlertInvalid as invalid:
             return problem(422, "Modtagerne kan ikke findes: forespørgslen har fejl.", invalid.errors)

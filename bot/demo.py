@@ -241,14 +241,14 @@ async def _confirm_some(services, emulator) -> list[dict]:
 def _plan_documents(session, plan_id: int, out: Path) -> None:
     from handleplaner.plans import service as plans
     from handleplaner.plans.documents import render_plan_html, render_plan_pdf
-    from handleplaner.plans.privacy import assert_shareable
+    from handleplaner.privacy.sharing import assert_shareable
 
     for version in plans.versions(session, plan_id):
         snap = plans.version_snapshot(session, version)
         name = f"handleplan-v{version.number}"
         (out / f"{name}.html").write_text(render_plan_html(snap), encoding="utf-8")
         (out / f"{name}.pdf").write_bytes(render_plan_pdf(snap))
-        assert_shareable(snap)
+        assert_shareable(session, snap)
         (out / f"{name}-sikkerby.html").write_text(render_plan_html(snap, variant="sikkerby"),
                                                    encoding="utf-8")
 

@@ -147,6 +147,26 @@ def _plan_paths() -> dict:
             "summary": "Send versionen uden personoplysninger til Team Sikker By (afvises, hvis der findes CPR-numre eller fortrolige navne)",
             "parameters": plan + [_path_param("number")],
             "responses": {"201": _json(obj, "Sendt"), **_errors(401, 403, 404)}}},
+        "/api/incidents/{incident_id}/involved": {
+            "get": {"summary": "De personer, hændelsen angår (kun SSP Sekretariatet og den, der "
+                               "aktiverede)",
+                    "parameters": [_path_param("incident_id")],
+                    "responses": {"200": _json(obj, "OK"), **_errors(401, 403, 404)}},
+            "post": {"summary": "Registrér en person, hændelsen angår (navn, kaldenavne, alder, "
+                                "område, rolle); loggen får rollen, ikke navnet",
+                     "parameters": [_path_param("incident_id")],
+                     "requestBody": body({"type": "object", "required": ["name"], "properties": {
+                         "name": {"type": "string"},
+                         "nicknames": {"type": "array", "items": {"type": "string"}},
+                         "age": {"type": "integer"}, "area": {"type": "string"},
+                         "role": {"type": "string",
+                                  "enum": ["ung", "pårørende", "vidne", "anden"]}}}),
+                     "responses": {"201": _json(obj, "Registreret"),
+                                   **_errors(400, 401, 403, 404, 422)}}},
+        "/api/incidents/{incident_id}/involved/{involved_id}": {"delete": {
+            "summary": "Fjern en registreret person",
+            "parameters": [_path_param("incident_id"), _path_param("involved_id")],
+            "responses": {"200": _json(obj, "Fjernet"), **_errors(401, 403, 404)}}},
         "/api/incidents/{incident_id}/commitments": {"get": {
             "summary": "Opgavetavlen: hver indsats med myndighed, ansvarlig, bekræftelse og status; forfaldne først",
             "parameters": [_path_param("incident_id")],

@@ -13,6 +13,7 @@ from handleplaner.directory import queries as directory
 from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, TYPE_LABELS, ActivationInvalid, NotAllowed,
                                     close_incident, incident_areas)
 from handleplaner.incidents.kinds import DESCRIPTION_MAX, TITLE_MAX
+from handleplaner.involved.models import ROLES as INVOLVED_ROLES
 from handleplaner.incidents.states import STATE_LABELS, TransitionRefused
 from handleplaner.storage import transaction
 from notifications import overview
@@ -31,7 +32,7 @@ ACTIVATION_REQUIRED = ("incident_type", "title", "description", "severity", "occ
 _ENV = environment()
 _ENV.globals.update(INCIDENT_TYPES=INCIDENT_TYPES, TYPE_LABELS=TYPE_LABELS, SEVERITIES=SEVERITIES, STATE_LABELS=STATE_LABELS,
                     DELIVERY_STATES=DELIVERY_STATES, TITLE_MAX=TITLE_MAX,
-                    DESCRIPTION_MAX=DESCRIPTION_MAX)
+                    DESCRIPTION_MAX=DESCRIPTION_MAX, INVOLVED_ROLES=INVOLVED_ROLES)
 _ENV.filters["kanal"] = lambda code: {"teams": "Teams", "email": "E-mail",
                                       "smtp": "E-mail (SMTP)"}.get(code, code)
 _ENV.filters["lokal"] = lambda moment: local(moment).strftime("%Y-%m-%dT%H:%M")
@@ -199,7 +200,19 @@ def activation_data(form) -> dict:
         "exercise": form.get("exercise") == "ja",
         "confidential": form.get("confidential") == "ja",
         "include_description": form.get("include_description") == "ja",
+        "names_reason": form.get("names_reason", ""),
+        "involved": ([{"name": form.get("involved_name", ""),
+                       "nicknames": form.get("involved_nicknames", ""),
+                       "age": form.get("involved_age", ""),
+                       "role": form.get("involved_role", "") or "ung"}]
+                     if form.get("involved_name", "").strip() else []),
     }
+
+
+def _shown(form, data: dict) -> dict:
+    """The values the form shows again: the request's, and the involved person's fields."""
+    return dict(data, **{name: form.get(name, "") for name in (
+        "involved_name", "involved_nicknames", "involved_age", "involved_role")})
 
 
 @access.rule(access.ACTIVATOR)
@@ -210,13 +223,14 @@ async def activate_submit(request: web.Request) -> web.Response:
     person = access.caller(request).person
     with Session(services.engine) as session:
         if form.get("handling") == confirmation.BACK:  # from the confirmation step, all kept
-            return _activation_form(session, person, data, {}, request)
+            return _activation_form(session, person, _shown(form, data), {}, request)
     try:
         shown = await asyncio.to_thread(activation_preview, services.engine,
                                         actor_id=person.id, data=data)
         if form.get("handling") == "vis":  # what the alert carries and to how many; nothing sent
             with Session(services.engine) as session:
-                return _activation_form(session, person, data, {}, request, preview=shown)
+                return _activation_form(session, person, _shown(form, data), {}, request,
+                                        preview=shown)
         people = shown.people
         ask, notice = confirmation.needs_confirmation(request, form, len(people))
         if ask:  # more than 50 people: nothing is written before the sender confirms
@@ -237,7 +251,8 @@ async def activate_submit(request: web.Request) -> web.Response:
     except ActivationInvalid as invalid:
         errors = blank_means_missing(invalid.errors, data, ACTIVATION_REQUIRED)
         with Session(services.engine) as session:
-            return _activation_form(session, person, data, errors, request, status=422)
+            return _activation_form(session, person, _shown(form, data), errors, request,
+                                    status=422)
     services.worker.wakeup.set()
     raise web.HTTPSeeOther(f"/haendelser/{activated.incident.id}")
 

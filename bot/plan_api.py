@@ -11,7 +11,8 @@ from handleplaner.clock import iso_utc
 from handleplaner.plans import service as plans
 from handleplaner.plans.documents import render_plan_html, render_plan_pdf
 from handleplaner.plans.models import PLAN_STATES, Plan, PlanVersion
-from handleplaner.plans.privacy import PersonalDataFound, assert_shareable
+from handleplaner.privacy.check import LikelyNames, PersonalDataFound, warning_text
+from handleplaner.privacy.sharing import assert_shareable, check_sikkerby, record_override
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
 
@@ -227,10 +228,11 @@ async def document(request: web.Request) -> web.Response:
         version = _version(request, session)
         snap = plans.version_snapshot(session, version)
     if variant == "sikkerby":
-        try:
-            assert_shareable(snap)
-        except PersonalDataFound as found:
-            return web.Response(status=409, text=str(found), content_type="text/plain")
+        with Session(request.app[SERVICES].engine) as session:
+            stops = check_sikkerby(session, snap).stops
+        if stops:  # likely names only warn: they are decided on when the version is shared
+            return web.Response(status=409, text=str(PersonalDataFound(stops)),
+                                content_type="text/plain")
     if fmt == "pdf":
         body = await asyncio.to_thread(render_plan_pdf, snap, variant=variant)
         name = f"handleplan-v{version.number}{'-sikkerby' if variant == 'sikkerby' else ''}.pdf"
@@ -243,14 +245,29 @@ async def document(request: web.Request) -> web.Response:
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))
 async def share(request: web.Request) -> web.Response:
-    """Send the version without personal data to Team Sikker By, if the guard finds none."""
+    """Send the version without personal data to Team Sikker By, if the check finds none: CPR
+    numbers and registered or directory people refuse it; likely names refuse it unless the
+    body's ``names_reason`` says why it may be shared anyway (recorded)."""
+    body = await json_object(request) if request.can_read_body else {}
+    reason = body.get("names_reason")
+    if reason is not None and not isinstance(reason, str):
+        return problem(422, "Versionen er ikke sendt: forespørgslen har fejl.",
+                       {"names_reason": "skal være tekst"})
+    reason = (reason or "").strip()[:500]
+
     def work(session, person):
         version = _version(request, session)
         snap = plans.version_snapshot(session, version)
         try:
-            assert_shareable(snap)
+            overridden = assert_shareable(session, snap, reason=reason)
         except PersonalDataFound as found:
             raise plans.PlanRefused(str(found)) from None
+        except LikelyNames as found:
+            raise plans.PlanInvalid({"names_reason": warning_text(found.findings)}) from None
+        plan = session.get(Plan, version.plan_id)
+        record_override(session, incident_id=plan.incident_id, actor_id=person.id,
+                        reason=reason, findings=overridden,
+                        what=f"version {version.number} til Team Sikker By")
         accepted = share_with_sikker_by(session, version=version, actor_id=person.id)
         return {"alert_id": accepted.alert.id, "recipients": len(
             {d.person_id for d in accepted.deliveries})}

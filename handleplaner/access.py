@@ -6,6 +6,12 @@ An incident is visible to its participants (the activator, everyone alerted abou
 invitees, those responsible for its measures and commitments) and to the SSP Sekretariat; one
 that is not confidential also to everyone who may activate beredskab.
 
+The people an incident concerns (``handleplaner.involved``: names, nicknames, age, area) are a
+data class of their own with a narrower rule: only the SSP Sekretariat and the incident's own
+activator may read, register or remove them (``may_read_involved``). Those alerted, invited or
+responsible for a measure do their part without the names; the personal-data check uses them to
+keep the names out of what is shared.
+
 Anything else an id can name (a plan, a version, a measure's commitment, a meeting, an alert) is
 reached *through its incident*: ``commitment_in(session, incident_id, commitment_id)`` answers
 None both when the id does not exist and when it belongs to another incident, and
@@ -55,6 +61,12 @@ class Standing:
     secretariat: bool
     activator: bool
     participant: bool
+    activated_it: bool = False  # the person opened this incident
+
+    @property
+    def may_read_involved(self) -> bool:
+        """The involved people: the SSP Sekretariat and the incident's activator only."""
+        return self.may_view and (self.secretariat or self.activated_it)
 
     @property
     def may_view(self) -> bool:
@@ -110,10 +122,12 @@ def standing(session: Session, person_id: str, incident_id: int | None) -> Stand
     found = session.get(Incident, key)
     kinds = _group_kinds(session, person_id)
     participant = _takes_part(session, person_id, key)
-    if found is not None and found.activated_by == person_id:
+    activated_it = found is not None and found.activated_by == person_id
+    if activated_it:
         participant = True
     return Standing(incident=found, secretariat=SECRETARIAT_KIND in kinds,
-                    activator=bool(kinds & ACTIVATING_KINDS), participant=participant)
+                    activator=bool(kinds & ACTIVATING_KINDS), participant=participant,
+                    activated_it=activated_it)
 
 
 def may_view(session: Session, person_id: str, incident_id: int | None) -> bool:
@@ -126,6 +140,12 @@ def may_act(session: Session, person_id: str, incident_id: int | None,
     """May the person see the incident and hold ``role`` (None: any who may see it)?"""
     found = standing(session, person_id, incident_id)
     return found.may_view and found.holds(role)
+
+
+def may_read_involved(session: Session, person_id: str, incident_id: int | None) -> bool:
+    """May the person read (and register or remove) the people the incident concerns? Fewer
+    than may see the incident: the SSP Sekretariat and the incident's activator."""
+    return standing(session, person_id, incident_id).may_read_involved
 
 
 def is_participant(session: Session, person_id: str, incident_id: int) -> bool:

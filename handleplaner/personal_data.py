@@ -5,7 +5,7 @@ incident concerns) is declared with ``info=PERSONAL``. What goes to outsiders (a
 Sikker By version, an access-request copy) is produced without these fields, and retention
 anonymises them when they are due (retsplejelovens § 115, databeskyttelsesforordningen art. 5).
 Names and CPR numbers written into other free text are caught by the guard in
-``handleplaner.plans.privacy``.
+``handleplaner.privacy.check``.
 """
 from __future__ import annotations
 

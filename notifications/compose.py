@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from sqlmodel import Session, select
 
 from handleplaner.clock import utcnow
@@ -16,7 +16,8 @@ from handleplaner.directory.models import Person
 from handleplaner.incidents import SEVERITIES, NotAllowed, get_incident, lock_incident
 from handleplaner.incidents.outgoing import description_choice_error
 from handleplaner.incidents.service import _danish_errors
-from handleplaner.plans.privacy import has_cpr
+from handleplaner.privacy.check import has_cpr
+from handleplaner.privacy.sharing import check_for, field_errors, record_override
 
 from .audiences import AudienceInvalid, AudienceSpec, resolve, spec_groups
 from .channel_posts import enqueue_channel_posts, incident_channel_groups, parent_groups
@@ -49,6 +50,11 @@ class AlertRequest(BaseModel):
         default=False,
         description="Send hændelsens beskrivelse med varslet, under teksten. Afvises for en "
                     "fortrolig hændelse.")
+    names_reason: str = Field(
+        default="", max_length=500,
+        description="Begrundelse for at sende teksten (og beskrivelsen) trods mulige navne på "
+                    "personer; skrives i hændelsesloggen.")
+    _overridden: list = PrivateAttr(default_factory=list)  # warnings the reason overrides
 
     @field_validator("kind")
     @classmethod
@@ -65,9 +71,12 @@ class AlertRequest(BaseModel):
         return value
 
 
-def parse_alert(data: Mapping[str, Any], *, incident=None) -> AlertRequest:
+def parse_alert(data: Mapping[str, Any], *, incident=None,
+                session: Session | None = None) -> AlertRequest:
     """Validate an alert request; with the ``incident``, also whether its description may be
-    chosen (never a confidential incident's)."""
+    chosen (never a confidential incident's), and with a ``session`` the personal-data check of
+    what it sends (the text, and the description if chosen): CPR numbers and registered or
+    directory people refuse it, likely names unless ``names_reason`` is given."""
     try:
         request = AlertRequest.model_validate(dict(data))
     except ValidationError as error:
@@ -84,7 +93,17 @@ def parse_alert(data: Mapping[str, Any], *, incident=None) -> AlertRequest:
                                            chosen=request.include_description)
         if refused:
             errors["include_description"] = refused
-    if has_cpr(request.text):
+    if session is not None and incident is not None:
+        found = check_for(session, incident.id)
+        found.text("varseltekst", request.text)
+        places = {"varseltekst": "text"}
+        if request.include_description and not incident.confidential:
+            found.text("beskrivelse", incident.description)
+            places["beskrivelse"] = "include_description"
+        for field, message in field_errors(found, places, reason=request.names_reason).items():
+            errors.setdefault(field, message)
+        request._overridden = found.warnings
+    elif has_cpr(request.text):
         errors["text"] = ("varsler må ikke indeholde CPR-numre; personoplysninger hører hjemme "
                           "i hændelsen og handleplanen")
     if errors:
@@ -159,7 +178,7 @@ def compose_alert(session: Session, *, incident_id: int, actor_id: str,
     incident = get_incident(session, incident_id)
     if incident is None:
         raise AlertInvalid({"incident": "hændelsen findes ikke"})
-    request = parse_alert(data, incident=incident)
+    request = parse_alert(data, incident=incident, session=session)
     audience, parent = resolve_audience(session, incident_id, request)
     if not audience:
         raise AlertInvalid({"audience": "modtagervalget giver ingen personer"})
@@ -183,4 +202,7 @@ def compose_alert(session: Session, *, incident_id: int, actor_id: str,
         if request.post_in_channels and request.audience is not None:
             groups |= spec_groups(session, request.audience)
         enqueue_channel_posts(session, accepted.alert, groups, moment)
+        record_override(session, incident_id=incident_id, actor_id=actor_id,
+                        reason=request.names_reason, findings=request._overridden,
+                        what="varsel", now=moment)
     return accepted

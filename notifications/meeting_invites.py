@@ -16,6 +16,7 @@ from handleplaner.directory import queries as directory
 from handleplaner.incidents import get_incident
 from handleplaner.meetings import service as meetings
 from handleplaner.meetings.models import Meeting, MeetingInvitee
+from handleplaner.privacy.parties import shares_full
 from handleplaner.storage import transaction
 
 from .calendar import CalendarError, MeetingCalendar, event_body
@@ -26,25 +27,43 @@ from .outbox import enqueue_alert
 from .rendering import render
 
 
-def invitation_texts(session: Session, meeting: Meeting, link_base: str) -> tuple[str, str]:
+def invitation_texts(session: Session, meeting: Meeting, link_base: str, *,
+                     full: bool = True) -> tuple[str, str]:
     """The invitation's subject and its HTML (email/meeting.html.j2, autoescaped): the e-mail's
-    body, and the text inside our block of the Outlook event's body."""
+    body, and the text inside our block of the Outlook event's body.
+
+    ``full=False`` is the shareable invitation for a party outside the SSP parties without a
+    recorded § 115 reason (``shares_full``): the incident's type and reference instead of its
+    title, and the agenda's headings without their texts."""
+    from handleplaner.incidents import TYPE_LABELS
+
     incident = get_incident(session, meeting.incident_id)
     prefix = "ØVELSE – " if incident.exercise else ""
     state = "AFLYST: " if meeting.state == "aflyst" else ""
-    subject = f"{prefix}{state}Beredskabsmøde {incident.reference}: {incident.title}"
+    title = incident.title if full else TYPE_LABELS.get(incident.incident_type,
+                                                        incident.incident_type)
+    subject = f"{prefix}{state}Beredskabsmøde {incident.reference}: {title}"
+    agenda = meetings.agenda(session, meeting.id)
+    if not full:
+        agenda = [{"title": item.title, "text": ""} for item in agenda]
     html = render("email/meeting.html.j2", cancelled=meeting.state == "aflyst",
-                  reference=incident.reference, title=incident.title,
+                  reference=incident.reference, title=title,
                   starts_at=dansk(meeting.starts_at), join_url=meeting.join_url or "",
-                  location=meeting.location, agenda=meetings.agenda(session, meeting.id),
+                  location=meeting.location, agenda=agenda,
                   link=f"{link_base.rstrip('/')}/haendelser/{incident.id}")
     return subject, html
 
 
-def ics_for(session: Session, meeting: Meeting, link_base: str) -> bytes:
+def shares_full_with_all(session: Session, meeting: Meeting, people) -> bool:
+    """Whether every one of these invitees' parties may get the full invitation."""
+    incident = get_incident(session, meeting.incident_id)
+    return all(shares_full(session, incident, person) for person in people if person)
+
+
+def ics_for(session: Session, meeting: Meeting, link_base: str, *, full: bool = True) -> bytes:
     from handleplaner.meetings.ics import meeting_ics
 
-    subject, _ = invitation_texts(session, meeting, link_base)
+    subject, _ = invitation_texts(session, meeting, link_base, full=full)
     people = [directory.get_person(session, i.person_id) for i in meetings.invitees(session, meeting.id)]
     agenda = "\n".join(f"{a.position}. {a.title}" for a in meetings.agenda(session, meeting.id))
     cancelled = meeting.state == "aflyst"
@@ -60,8 +79,10 @@ def ics_for(session: Session, meeting: Meeting, link_base: str) -> bytes:
 
 def meeting_message(session: Session, alert: Alert, link_base: str) -> AlertMessage:
     """The email (and a plain card) for mail-only invitees, with the .ics attached."""
-    meeting = session.get(Meeting, json.loads(alert.audience)["meeting_id"])
-    subject, html = invitation_texts(session, meeting, link_base)
+    spec = json.loads(alert.audience)
+    meeting = session.get(Meeting, spec["meeting_id"])
+    full = not spec.get("shareable")
+    subject, html = invitation_texts(session, meeting, link_base, full=full)
     card = {"type": "AdaptiveCard", "version": "1.5",
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "body": [{"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder",
@@ -72,7 +93,7 @@ def meeting_message(session: Session, alert: Alert, link_base: str) -> AlertMess
                         link="", card=card, html=html,
                         attachments=(("invitation.ics", "text/calendar; method="
                                       + ("CANCEL" if meeting.state == "aflyst" else "REQUEST"),
-                                      ics_for(session, meeting, link_base)),))
+                                      ics_for(session, meeting, link_base, full=full)),))
 
 
 async def send_invitations(engine: Engine, calendar: MeetingCalendar, link_base: str,
@@ -82,7 +103,11 @@ async def send_invitations(engine: Engine, calendar: MeetingCalendar, link_base:
         meeting = session.get(Meeting, meeting_id)
         rows = meetings.invitees(session, meeting_id)
         people = {r.person_id: directory.get_person(session, r.person_id) for r in rows}
-        subject, html = invitation_texts(session, meeting, link_base)
+        # One event for everyone in Microsoft 365: the shareable text if any of them may not
+        # get the full one.
+        full = shares_full_with_all(session, meeting,
+                                    [people[r.person_id] for r in rows if r.by_calendar])
+        subject, html = invitation_texts(session, meeting, link_base, full=full)
         attendees = [(people[r.person_id].email, people[r.person_id].name)
                      for r in rows if r.by_calendar]
         event = event_body(subject=subject, html=html, starts_at=meeting.starts_at,
@@ -103,13 +128,18 @@ async def send_invitations(engine: Engine, calendar: MeetingCalendar, link_base:
         meeting = session.get(Meeting, meeting_id)
         incident = get_incident(session, meeting.incident_id)
         mail_only = [people[r.person_id] for r in rows if not r.by_calendar]
-        if mail_only:
-            enqueue_alert(session, incident_id=incident.id, kind="moede", severity="varsling",
-                          exercise=incident.exercise, title="Indkaldelse til beredskabsmøde",
-                          body=dansk(meeting.starts_at), audience=mail_only, actor_id="system",
-                          dedupe_key=f"moede:{meeting.id}:{meeting.sequence}", all_channels=False,
-                          audience_spec=json.dumps({"meeting_id": meeting.id,
-                                                    "sequence": meeting.sequence}))
+        full = [p for p in mail_only if shares_full(session, incident, p)]
+        shareable = [p for p in mail_only if p not in full]
+        for audience, suffix, spec in ((full, "", {}),
+                                       (shareable, ":delbar", {"shareable": True})):
+            if audience:
+                enqueue_alert(session, incident_id=incident.id, kind="moede", severity="varsling",
+                              exercise=incident.exercise, title="Indkaldelse til beredskabsmøde",
+                              body=dansk(meeting.starts_at), audience=audience, actor_id="system",
+                              dedupe_key=f"moede:{meeting.id}:{meeting.sequence}{suffix}",
+                              all_channels=False,
+                              audience_spec=json.dumps({"meeting_id": meeting.id,
+                                                        "sequence": meeting.sequence, **spec}))
 
 
 async def sync_responses(engine: Engine, calendar: MeetingCalendar, meeting_id: int,

@@ -118,12 +118,15 @@ def sikkerby_message(session: Session, alert: Alert, link_base: str) -> AlertMes
     """The plan without personal data for Team Sikker By: the document itself, and as PDF."""
     from handleplaner.plans.documents import render_plan_html, render_plan_pdf
     from handleplaner.plans.models import PlanVersion
-    from handleplaner.plans.privacy import assert_shareable
     from handleplaner.plans.service import version_snapshot
+    from handleplaner.privacy.check import PersonalDataFound
+    from handleplaner.privacy.sharing import check_sikkerby
 
     version = session.get(PlanVersion, alert.plan_version_id)
     snap = version_snapshot(session, version)
-    assert_shareable(snap)  # checked again at sending: the guard is not only in the UI
+    stops = check_sikkerby(session, snap).stops  # checked again at sending, not only in the UI
+    if stops:  # (likely names were decided on, with a recorded reason, when it was shared)
+        raise PersonalDataFound(stops, "Versionen til Team Sikker By")
     prefix = "ØVELSE – " if alert.exercise else ""
     subject = (f"{prefix}{snap['kind_label']} for {', '.join(snap['incident']['areas'])} "
                f"({snap['incident']['reference']}) – version uden personoplysninger")

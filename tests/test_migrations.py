@@ -8,6 +8,8 @@ from sqlmodel import SQLModel
 import handleplaner.commitments.models  # noqa: F401
 import handleplaner.directory.models  # noqa: F401
 import handleplaner.incidents.models  # noqa: F401
+import handleplaner.involved.models  # noqa: F401
+import handleplaner.privacy.parties  # noqa: F401
 import handleplaner.meetings.models  # noqa: F401
 import handleplaner.plans.models  # noqa: F401
 import handleplaner.record.models  # noqa: F401

@@ -24,7 +24,7 @@ sagsakt after a concrete assessment:
 2. Copies of a marked value in any other text (a record summary quoting a decision's comment or
    an extension's reason, a measure titled after a meeting decision) are replaced by
    ``[fjernet]``, also when only the beginning was copied (values of 8 characters or more).
-3. CPR numbers are replaced by ``[fjernet]`` everywhere (``plans.privacy``'s detection).
+3. CPR numbers are replaced by ``[fjernet]`` everywhere (``privacy.check``'s detection).
 4. People: the authorities' staff (people in the directory) stay named where they act in
    office (who activated, decided, was invited, is responsible): their names are not exempt from
    aktindsigt, and the copy must show who did what (notatpligt). Except people marked

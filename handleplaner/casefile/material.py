@@ -20,6 +20,8 @@ from ..commitments.models import Commitment
 from ..plans import service as plans
 from ..plans.models import (ApprovalDecision, Plan, PlanCommunication, PlanEvaluation,
                             PlanExtension, PlanMeasure, PlanVersion)
+from ..involved.models import InvolvedPerson
+from ..privacy.parties import FullSharing
 from ..record.models import RecordEntry
 
 
@@ -54,6 +56,8 @@ class Material:
     chain_break: Any  # None when the record's hash chain is whole
     authorities: dict[str, str]
     people: dict[str, Person | None] = field(default_factory=dict)
+    involved: list[InvolvedPerson] = field(default_factory=list)  # whom the incident concerns
+    full_sharing: list[FullSharing] = field(default_factory=list)  # § 115 reasons per party
 
     def person(self, session: Session, person_id: str | None) -> Person | None:
         if not person_id:
@@ -70,6 +74,7 @@ class Material:
         for m in self.meetings:
             rows += [*m.invitees, *m.decisions]
         rows += self.commitments
+        rows += self.involved + self.full_sharing
         return rows
 
     def commitment_history(self, commitment_id: int) -> list[RecordEntry]:
@@ -124,4 +129,8 @@ def gather(session: Session, incident: Incident) -> Material:
         entries=record.entries(session, incident.id),
         chain_break=record.verify_chain(session, incident.id),
         authorities={a.code: a.name for a in directory.authorities(session, include_inactive=True)},
+        involved=_all(session, select(InvolvedPerson).where(
+            InvolvedPerson.incident_id == incident.id).order_by(InvolvedPerson.id)),
+        full_sharing=_all(session, select(FullSharing).where(
+            FullSharing.incident_id == incident.id).order_by(FullSharing.id)),
     )

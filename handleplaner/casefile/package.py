@@ -336,6 +336,11 @@ def build_casefile(session: Session, incident_id: int, *, variant: str = SAGSAKT
     for number, found in enumerate(material.meetings, start=1):
         builder.meeting(found, number)
     builder.commitments(entries)
+    if material.involved or material.full_sharing:
+        builder.add("involverede.json", _json({
+            "involverede": [redactor.row(p) for p in material.involved],
+            "fuld_deling": [redactor.row(s) for s in material.full_sharing]}),
+            "de personer, hændelsen angår, og begrundelser for fuld deling med eksterne parter")
     for part in parts:
         builder.add(part.path, _json(redactor.json(part.content)), part.description)
 

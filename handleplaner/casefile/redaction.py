@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, select
 
 from ..directory.models import Person
 from ..personal_data import REDACTED, SNAPSHOT_MARKED, locate, personal_fields, redacted
-from ..plans.privacy import redact_personal_data
+from ..privacy.check import redact_personal_data
 from ..retention import MARKER as RETENTION_MARKER
 from .material import Material
 
@@ -83,6 +83,10 @@ def protected_people(session: Session, material: Material) -> tuple[set[str], li
             if commitment.plan_id == found.plan.id and commitment.measure_key in confidential:
                 ids |= {p for p in (commitment.responsible_id, commitment.assigned_id) if p}
     names = {person.name for person in (material.person(session, i) for i in ids) if person}
+    # The people the incident concerns: their names and nicknames are third parties' data.
+    for person in material.involved:
+        names |= {n for n in [person.name, *person.nickname_list]
+                  if isinstance(n, str) and n.strip() and not RETENTION_MARKER.fullmatch(n)}
     # Names frozen in a snapshot that are no longer in the directory (one query for them all);
     # retention's marker where a name was anonymised is not a name.
     extra_names = {n for n in extra_names if n and not RETENTION_MARKER.fullmatch(n)}
@@ -102,7 +106,9 @@ class Redact(Keep):
         values: set[str] = set()
         for row in material.marked_rows():
             for name in personal_fields(type(row)):
-                values.add(getattr(row, name) or "")
+                value = getattr(row, name)
+                for item in value if isinstance(value, list) else [value]:
+                    values.add(str(item or ""))
         for found in material.plans:
             for snapshot in found.snapshots.values():
                 for path in SNAPSHOT_MARKED:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -48,6 +48,19 @@ class ActivationRequest(BaseModel):
         default=False,
         description="Send hændelsens beskrivelse med aktiveringens varsel (ellers kun "
                     "hændelsens fakta). Afvises for en fortrolig hændelse.")
+    involved: list[dict] = Field(
+        default_factory=list, max_length=20,
+        description="De personer, hændelsen angår (navn, kaldenavne, alder, område, rolle: "
+                    "ung, pårørende, vidne eller anden). Kun SSP Sekretariatet og den, der "
+                    "aktiverer, kan se dem.")
+    names_reason: str = Field(
+        default="", max_length=500,
+        description="Begrundelse for at sende overskriften (og beskrivelsen) trods mulige navne "
+                    "på personer; skrives i hændelsesloggen.")
+    # Set by check_activation: the involved people validated, and the warnings the reason
+    # overrides.
+    _involved: list = PrivateAttr(default_factory=list)
+    _overridden: list = PrivateAttr(default_factory=list)
 
     @field_validator("incident_type")
     @classmethod
@@ -111,13 +124,6 @@ def parse_activation(data: Mapping[str, Any], *, known_areas: set[str],
             errors.setdefault("areas", "ukendt område: " + ", ".join(map(str, unknown)))
     if request is not None and not request.whole_city and not request.areas:
         errors.setdefault("areas", "vælg mindst ét område eller 'hele byen'")
-    if request is not None and "title" not in errors:
-        # The title goes out in alerts; personal data belongs in the description.
-        from ..plans.privacy import has_cpr
-
-        if has_cpr(request.title):
-            errors["title"] = ("titlen sendes ud i varsler og må ikke indeholde CPR-numre; "
-                               "skriv personoplysninger i beskrivelsen")
     if request is not None:
         from .outgoing import description_choice_error
 
@@ -164,7 +170,37 @@ def check_activation(session: Session, *, actor_id: str, data: Mapping[str, Any]
                          "kan aktivere beredskabet.")
     known = set(directory.area_codes(session))
     request = parse_activation(data, known_areas=known, now=now)
+    _check_shared_text(session, request, known)
     return request, sorted(known) if request.whole_city else sorted(set(request.areas))
+
+
+def _check_shared_text(session: Session, request: ActivationRequest, known: set[str]) -> None:
+    """The involved people named in the request, and the personal-data check of what the
+    activation sends: the title, and the description if it is chosen. Raises
+    ``ActivationInvalid`` naming each field."""
+    from ..involved.service import InvolvedInvalid, parse_involved
+    from ..privacy.check import Check
+    from ..privacy.sharing import directory_names, field_errors
+
+    errors: dict[str, str] = {}
+    people = []
+    for index, item in enumerate(request.involved):
+        try:
+            people.append(parse_involved(item, known_areas=known))
+        except InvolvedInvalid as invalid:
+            errors.update({f"involved[{index}].{k}": v for k, v in invalid.errors.items()})
+    names = [n for p in people for n in [p["name"], *p["nicknames"]]]
+    found = Check(registered=tuple(names), directory=directory_names(session))
+    found.text("titel", request.title)
+    places = {"titel": "title"}
+    if request.include_description and not request.confidential:
+        found.text("beskrivelse", request.description)
+        places["beskrivelse"] = "description"
+    errors.update(field_errors(found, places, reason=request.names_reason))
+    if errors:
+        raise ActivationInvalid(errors)
+    request._involved = people
+    request._overridden = found.warnings
 
 
 def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
@@ -202,6 +238,17 @@ def activate(session: Session, *, actor_id: str, data: Mapping[str, Any],
               "exercise": request.exercise, "confidential": request.confidential,
               "include_description": request.include_description},
     )
+    if request._involved:
+        from ..involved.service import register_at_activation
+
+        register_at_activation(session, incident_id=incident.id, actor_id=actor_id,
+                               people=request._involved, now=current)
+    if request._overridden:
+        from ..privacy.sharing import record_override
+
+        record_override(session, incident_id=incident.id, actor_id=actor_id,
+                        reason=request.names_reason, findings=request._overridden,
+                        what="aktiveringens varsel", now=current)
     return Activation(incident=incident, area_codes=areas,
                       include_description=request.include_description)
 

@@ -4,7 +4,7 @@ Both renderers read one prepared *document* (``_document``) built from the snaps
 service froze, so the HTML and the PDF always say the same. The Team Sikker By variant is built
 from ``sikkerby_version(snapshot)``: a filtered copy that keeps only what may leave the SSP
 authorities (§115 of the Administration of Justice Act; domain.md, "Law as product duties").
-``handleplaner.plans.privacy.guard_sikkerby`` checks exactly what that copy renders to.
+``handleplaner.privacy.sharing.check_sikkerby`` checks that copy and what it renders to.
 
 Times are shown in Copenhagen time as '23.11.2026 kl. 21:14'. The wording lives in
 ``templates/plans/document.html.j2`` so the secretariat can change it; the PDF (fpdf2, with the
@@ -52,7 +52,7 @@ class DocumentProblem(Exception):
 _SIKKERBY_TOP = ("plan_id", "version", "kind", "kind_label", "title", "template", "purpose",
                  "background", "frozen_at")
 _SIKKERBY_INCIDENT = ("reference", "type", "type_label", "severity", "severity_label", "areas",
-                      "whole_city", "occurred_at", "exercise", "confidential", "description")
+                      "whole_city", "occurred_at", "exercise", "confidential")
 _SIKKERBY_MEASURE = ("key", "title", "description", "measure_type", "measure_label", "authority",
                      "authority_name", "starts_at", "ends_at", "status", "status_label")
 _SIKKERBY_COMMUNICATION = ("audience", "what", "when", "confidentiality")
@@ -68,8 +68,9 @@ def sikkerby_version(snapshot: dict) -> dict:
     """The snapshot as Team Sikker By may see it.
 
     Built by keeping named fields only (a field added to snapshots later stays out until it is
-    named here): no responsible persons, no notes, no confidential measures, no background or
-    description of a confidential incident, only communication marked intern or offentlig, the
+    named here): no responsible persons, no notes, no confidential measures, no background of a
+    confidential incident, never the incident's description (the free text where
+    names are written at night), only communication marked intern or offentlig, the
     approval state without decisions, extensions without who decided them, no ``frozen_by`` and
     no list of confidential people.
     """
@@ -78,9 +79,9 @@ def sikkerby_version(snapshot: dict) -> dict:
     result = _pick(snapshot, _SIKKERBY_TOP)
     result["variant"] = SIKKERBY
     result["frozen_by"] = ""
+    incident["description"] = ""
     if confidential:
         result["background"] = ""
-        incident["description"] = ""
     result["incident"] = incident
 
     period = _pick(snapshot.get("period"), ("start", "end"))

@@ -24,7 +24,9 @@ from handleplaner.meetings.models import MeetingInvitee, MinuteDecision
 from handleplaner.personal_data import REDACTED, marked_models, personal_fields
 from handleplaner.plans.models import (ApprovalDecision, Plan, PlanEvaluation, PlanExtension,
                                        PlanMeasure)
-from handleplaner.plans.privacy import CPR, find_personal_data
+from handleplaner.involved.models import InvolvedPerson
+from handleplaner.privacy.check import CPR, find_personal_data
+from handleplaner.privacy.parties import FullSharing
 
 from .scenario import CPR_FORMS, DIGEST, YOUNG, build_case, squeeze, texts
 
@@ -47,15 +49,16 @@ def _marked_values(engine) -> list[str]:
         for model in marked_models():
             for row in session.exec(select(model)):
                 for name in personal_fields(model):
-                    value = (getattr(row, name) or "").strip()
-                    if len(value) >= COPY_MIN:
-                        values.add(value)
+                    value = getattr(row, name) or ""
+                    for item in value if isinstance(value, list) else [value]:
+                        if len(item.strip()) >= COPY_MIN:
+                            values.add(item.strip())
     return sorted(values)
 
 
 def test_every_marked_model_is_read_into_the_case_file():
     known = {Incident, Plan, PlanMeasure, ApprovalDecision, PlanExtension, PlanEvaluation,
-             Commitment, MeetingInvitee, MinuteDecision}
+             Commitment, MeetingInvitee, MinuteDecision, InvolvedPerson, FullSharing}
     assert set(marked_models()) == known, "a newly marked model must be handled by the case file"
 
 

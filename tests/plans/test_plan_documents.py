@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from handleplaner.plans.documents import (SIKKERBY_HEADER, render_plan_html, render_plan_pdf,
                                           sikkerby_version)
-from handleplaner.plans.privacy import html_to_text
+from handleplaner.privacy.check import html_to_text
 
 
 def make_snapshot(**changes) -> dict:

@@ -56,7 +56,7 @@ async def _confidential_case(service) -> dict:
     return {"incident_id": created["id"], "plan_id": plan["id"], "version_id": sent["version_id"],
             "number": 1, "key": plan["measures"][0]["key"], "meeting_id": meeting["id"],
             "alert_id": alert.id, "delivery_id": delivery.id, "fmt": "pdf",
-            "variant": "sikkerby", "side": "om"}
+            "variant": "sikkerby", "side": "om", "involved_id": 1}
 
 
 def _path(canonical: str, values: dict) -> str:

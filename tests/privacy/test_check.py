@@ -1,15 +1,23 @@
-"""The guard that keeps personal data out of the Team Sikker By version."""
+"""The one personal-data check: normalising, CPR numbers in every shape, registered and directory
+people, likely names, and the Team Sikker By version."""
 from __future__ import annotations
 
 import pytest
 
-from handleplaner.plans.privacy import (Finding, PersonalDataFound, assert_shareable,
-                                        find_personal_data, guard_sikkerby)
+from handleplaner.privacy.check import (CPR, DIREKTORIET, MULIGT_NAVN, NAVN, Finding,
+                                        LikelyNames, PersonalDataFound, find_personal_data,
+                                        normalise, redact_personal_data)
+from handleplaner.privacy.sharing import assert_shareable, check_sikkerby
 from tests.plans.test_plan_documents import make_snapshot
 
 
 def cprs(text: str) -> list[Finding]:
     return [f for f in find_personal_data(text, confidential_names=()) if f.kind == "cpr"]
+
+
+def guard_sikkerby(snapshot: dict) -> list[Finding]:
+    """What stops the Team Sikker By version (no database: the plan's own names only)."""
+    return check_sikkerby(None, snapshot).stops
 
 
 # --- CPR numbers ---------------------------------------------------------------------------------
@@ -28,6 +36,23 @@ def cprs(text: str) -> list[Finding]:
     "CPR0102031234.",
     "(290204-4321)",  # 29 February in a leap year
     "311299-1234",
+    # shapes the check reads since every dash, slash, dot, underscore and space separates
+    "01-02-03-1234",
+    "01/02/03-1234",
+    "010203/1234",
+    "010203.1234",
+    "010203_1234",
+    "0102 031234",
+    "01 - 02 - 03 - 1234",
+    # invisible and look-alike characters between the digits
+    "010203\u00a01234",         # no-break space
+    "010203\u2009-\u20091234",  # thin spaces around the hyphen
+    "0102\u200b03\u200b1234",   # zero-width spaces
+    "010203\u00ad1234",         # soft hyphen
+    "010203\uff0d1234",         # full-width hyphen
+    "010203\u20111234",         # non-breaking hyphen
+    "010203\u22121234",         # minus sign
+    "\uff10\uff11\uff10\uff12\uff10\uff13-\uff11\uff12\uff13\uff14",  # full-width digits
 ])
 def test_finds_cpr_numbers(text):
     found = cprs(text)
@@ -39,7 +64,7 @@ def test_position_and_excerpt():
     text = "Drengen med cpr:010203-1234 bor på Nørrebro i en opgang ved pladsen."
     [finding] = cprs(text)
     assert finding.position == text.index("010203-1234")
-    assert "010203-1234" in finding.excerpt
+    assert "010203" not in finding.excerpt and "••••••-••••" in finding.excerpt
     assert finding.excerpt.startswith("…") and finding.excerpt.endswith("…")
 
 
@@ -61,6 +86,9 @@ def test_position_and_excerpt():
     "290203-1234",  # 2003 was not a leap year
     "000103-1234",  # no day 0
     "010203-123",   # too few digits
+    "31-02-03-1234",  # no 31 February, in the new shape too
+    "Tlf. 31 01 02 03 / 20 11 95 12",
+    "2026/11/23 1200",
 ])
 def test_does_not_flag_phones_dates_times_or_references(text):
     assert cprs(text) == [], text
@@ -106,8 +134,8 @@ def test_names_with_danish_letters_and_hyphens():
 
 def test_a_clean_snapshot_passes():
     snapshot = make_snapshot()
-    assert guard_sikkerby(snapshot) == []
-    assert_shareable(snapshot)
+    assert check_sikkerby(None, snapshot).findings == []
+    assert_shareable(None, snapshot)
 
 
 def test_phone_numbers_dates_references_and_times_in_shared_text_pass():
@@ -132,13 +160,15 @@ def test_guard_finds_cpr_number_in_a_shared_measure_title():
     snapshot["measures"][1]["title"] = "Forældresamtale med familien (cpr:0102031234)"
     findings = guard_sikkerby(snapshot)
     assert [f.kind for f in findings] == ["cpr"]
-    assert "0102031234" in findings[0].excerpt
+    assert findings[0].place == "indsats 2, planens titel"
+    assert "0102031234" not in findings[0].excerpt and "••••••••••" in findings[0].excerpt
     with pytest.raises(PersonalDataFound) as caught:
-        assert_shareable(snapshot)
+        assert_shareable(None, snapshot)
     assert caught.value.findings == findings
     message = str(caught.value)
     assert "Team Sikker By" in message
-    assert "CPR-nummer fundet: '" in message and "0102031234" in message
+    assert "indsats 2, planens titel: CPR-nummer fundet: '" in message
+    assert "0102031234" not in message
 
 
 def test_guard_finds_cpr_number_in_a_measure_description():
@@ -151,9 +181,11 @@ def test_guard_finds_a_confidential_name_in_the_background():
     snapshot = make_snapshot(background="Konflikten startede, da Yusuf\nHansen blev truet.")
     findings = guard_sikkerby(snapshot)
     assert [f.kind for f in findings] == ["navn"]
+    assert findings[0].place == "baggrund"
     with pytest.raises(PersonalDataFound) as caught:
-        assert_shareable(snapshot)
-    assert "Navn fundet: '" in str(caught.value) and "Hansen" in str(caught.value)
+        assert_shareable(None, snapshot)
+    assert "baggrund: Navn på en involveret person fundet: '" in str(caught.value)
+    assert "Hansen" not in str(caught.value)
 
 
 def test_guard_finds_a_named_person_written_into_free_text():
@@ -166,4 +198,4 @@ def test_guard_ignores_a_confidential_background_that_the_filter_drops():
     snapshot = make_snapshot(background="Yusuf Hansen, 010203-1234, blev truet.")
     snapshot["incident"] = {**snapshot["incident"], "confidential": True}
     assert guard_sikkerby(snapshot) == []
-    assert_shareable(snapshot)
+    assert_shareable(None, snapshot)
