@@ -1,7 +1,8 @@
 """The people an incident concerns, through the JSON API: list, register, remove.
 
-Every handler asks the access policy's narrower rule (``may_read_involved``: the SSP
-Sekretariat and the incident's activator) and goes through ``handleplaner.involved``, which
+The guard resolves the caller and the incident once; every handler then holds the caller's
+standing to the access policy's narrower rule (``may_read_involved``: the SSP Sekretariat and
+the incident's activator) and goes through ``handleplaner.involved``, which
 writes the record entries without the names.
 """
 from __future__ import annotations
@@ -10,43 +11,24 @@ from aiohttp import web
 from sqlmodel import Session
 
 from handleplaner import involved
-from handleplaner.access import may_read_involved, may_view
-from handleplaner.incidents import get_incident
 
 from . import access
-from .access import current_person
 from .api import in_transaction, ok, problem
 from .keys import SERVICES
-from .request_input import json_object, not_found, path_id
+from .request_input import json_object, path_id
 
 REFUSED = ("Kun SSP Sekretariatet og den, der aktiverede beredskabet, kan se og registrere de "
            "involverede personer.")
 
 
-def _person(request: web.Request, session: Session):
-    person = current_person(request, session)
-    if person is None:
-        raise web.HTTPUnauthorized(text='{"fejl": "Du er ikke logget ind."}',
-                                   content_type="application/json")
-    return person
-
-
-def _incident(request: web.Request, session: Session, person):
-    """The incident in the path, if the person may see it; 404 as for one that does not exist."""
-    incident = get_incident(session, path_id(request, "incident_id", "Hændelsen findes ikke."))
-    if incident is None or not may_view(session, person.id, incident.id):
-        raise not_found(request, "Hændelsen findes ikke.")
-    return incident
-
-
 @access.rule(access.incident())
 async def list_involved(request: web.Request) -> web.Response:
+    caller = access.caller(request)
+    if not caller.standing.may_read_involved:
+        return problem(403, REFUSED)
     with Session(request.app[SERVICES].engine) as session:
-        person = _person(request, session)
-        incident = _incident(request, session, person)
-        if not may_read_involved(session, person.id, incident.id):
-            return problem(403, REFUSED)
-        return ok({"involved": [involved.as_json(p) for p in involved.listed(session, incident.id)]})
+        return ok({"involved": [involved.as_json(p)
+                                for p in involved.listed(session, caller.incident.id)]})
 
 
 async def _change(request: web.Request, work, status: int) -> web.Response:
@@ -65,8 +47,9 @@ async def _change(request: web.Request, work, status: int) -> web.Response:
 async def add_involved(request: web.Request) -> web.Response:
     data = await json_object(request)
 
+    incident = access.named_incident(request)
+
     def work(session, person):
-        incident = _incident(request, session, person)
         return involved.as_json(involved.register(session, incident_id=incident.id,
                                                   actor_id=person.id, data=data))
 
@@ -77,8 +60,9 @@ async def add_involved(request: web.Request) -> web.Response:
 async def remove_involved(request: web.Request) -> web.Response:
     involved_id = path_id(request, "involved_id", "Den involverede person findes ikke.")
 
+    incident = access.named_incident(request)
+
     def work(session, person):
-        incident = _incident(request, session, person)
         involved.remove(session, incident_id=incident.id, involved_id=involved_id,
                         actor_id=person.id)
         return {"removed": involved_id}

@@ -230,6 +230,14 @@ async def _confidential_case(service) -> dict:
         return not policy.is_participant(s, p.id, incident_id) and not \
             directory.is_secretariat(s, p.id)
 
+    # Three people the incident concerns: one each for the two who may remove them, one that
+    # stays for everyone else's attempt.
+    involved_ids = []
+    for name in ("Ung A", "Ung B", "Ung C"):
+        added = await client.post(f"/api/incidents/{incident_id}/involved", headers=headers,
+                                  json={"name": name, "role": "ung"})
+        assert added.status == 201, await added.text()
+        involved_ids.append((await added.json())["id"])
     other_leader = _first(engine, lambda s, p: "ledergruppe" in _kinds(s, p) and outsider(s, p))
     lokaludvalg = _first(engine, lambda s, p: _kinds(s, p) == {"lokaludvalg"} and outsider(s, p))
     with Session(engine) as session:
@@ -253,7 +261,9 @@ async def _confidential_case(service) -> dict:
                        "key": own[0], "version_id": sent["version_id"],
                        "meeting_id": meeting["id"], "alert_id": activation.id,
                        "delivery_id": delivery, "fmt": "html", "variant": "sikkerby",
-                       "side": "om", "name": "beredskab.css"},
+                       "side": "om", "name": "beredskab.css", "involved_id": involved_ids[2]},
+            "values_for": {"aktivator": {"involved_id": involved_ids[0]},
+                           "sekretariatet": {"involved_id": involved_ids[1]}},
             "task_alert": task_alert}
 
 
@@ -416,8 +426,9 @@ async def test_every_door_answers_as_its_row_says(service, record_property):
         walk = sorted(routes, key=lambda d: LAST.index(d) + 1 if d in LAST else 0)
         for door in walk:
             route = routes[door]
-            path = _path(route.resource.canonical, case["values"]) + QUERIES.get(door, "")
             for fixture in FIXTURES:
+                values = dict(case["values"], **case["values_for"].get(fixture, {}))
+                path = _path(route.resource.canonical, values) + QUERIES.get(door, "")
                 observed.setdefault(door, {})[fixture] = await callers[fixture].call(
                     route.method, route.resource.canonical, path,
                     public=not access.rule_of(route.handler).signed_in)
