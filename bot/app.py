@@ -6,7 +6,8 @@ from aiohttp import web
 from . import (access, alert_pages, alerts_api, api, commitment_pages, guard, meeting_api,
                meeting_pages, pages, plan_api, plan_pages, sign_in_pages, teams_endpoint,
                web_session)
-from . import casefile_pages, involved_api, request_input, security_headers, static_files, statistics_page
+from . import (casefile_pages, involved_api, involved_pages, request_input, security_headers,
+               static_files, statistics_page)
 from . import health, metrics, observe
 from .entra_sign_in import ENTRA_SIGN_IN, EntraSignIn
 from .keys import SERVICES
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, services: Services | None = None,
     app.add_routes(alert_pages.routes())
     app.add_routes(plan_api.routes())
     app.add_routes(involved_api.routes())
+    app.add_routes(involved_pages.routes())
     app.add_routes(plan_pages.routes())
     app.add_routes(commitment_pages.routes())
     app.add_routes(meeting_api.routes())

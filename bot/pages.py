@@ -74,11 +74,15 @@ def engine(request: web.Request):
     return request.app[SERVICES].engine
 
 
-async def _form(request: web.Request) -> dict:
+async def posted_form(request: web.Request) -> dict:
+    """A posted form, with the session's CSRF token checked (403 in Danish otherwise)."""
     form = await request.post()
     if not form.get("csrf") or form.get("csrf") != web_session.csrf_token(request):
         raise web.HTTPForbidden(text="Formularen er udløbet. Genindlæs siden og prøv igen.")
     return form
+
+
+_form = posted_form  # the name the older page modules import
 
 
 @access.rule(access.SIGNED_IN)
@@ -259,6 +263,15 @@ async def activate_submit(request: web.Request) -> web.Response:
 
 @access.rule(access.incident())
 async def incident_page(request: web.Request) -> web.Response:
+    return incident_view(request)
+
+
+def incident_view(request: web.Request, *, status: int = 200,
+                  involved_form: dict | None = None) -> web.Response:
+    """The incident page for the caller the door resolved; ``involved_form`` carries what was
+    typed into the involved people's form and its errors, shown again (``involved_pages``)."""
+    from .involved_pages import section
+
     caller = access.caller(request)
     person, incident = caller.person, access.named_incident(request)
     with Session(engine(request)) as session:
@@ -279,7 +292,8 @@ async def incident_page(request: web.Request) -> web.Response:
 
         states = Counter(r.state for r in rows)
         progress = incident_progress(session, incident.id)
-        return page(request, "incident.html.j2", person=person, incident=incident,
+        return page(request, "incident.html.j2", status=status, person=person,
+                    incident=incident, **section(session, caller, involved_form),
                     timeline=timeline(session, incident.id, progress=progress),
                     **board_context(session, incident, back="haendelse",
                                     error=request.query.get("opgavefejl", ""),
