@@ -34,11 +34,14 @@ from notifications.models import Alert, TeamsConversation
 from .card_action import (ALERT_MISSING, CARD_MISSING, COMMENT, COMMITMENT_MISSING,
                           COMMITMENT_VERBS, DECISION_VERBS, HAND_TO, REASON, REFRESH,
                           UNKNOWN_PERSON, VERSION_MISSING, CardAction, CardRefused, card_action)
+from .involved_command import WORD, register_from_chat
 
 COMMANDS = ("Skriv 'status' for dine åbne hændelser, 'mine opgaver' for dine opgaver i "
             "handleplanerne, eller 'hjælp'.")
 HELP = ("Jeg er SSP Beredskabs bot. Når beredskabet aktiveres, får du varslet her i chatten "
-        "og på e-mail. Åbn hændelsen fra varslet for at se detaljer og leveringer.")
+        "og på e-mail. Åbn hændelsen fra varslet for at se detaljer og leveringer. SSP "
+        "Sekretariatet og den, der aktiverede beredskabet, kan registrere en involveret person: "
+        "'involveret H-2026-nnnn Fornavn Efternavn'.")
 
 
 # Card actions run on threads of their own: someone is waiting for the card, and the default
@@ -139,6 +142,11 @@ class BeredskabAgent(ActivityHandler):
         if command == "status":
             await reply(turn_context, MessageFactory.text(
                 await asyncio.to_thread(self._status, person)))
+            return
+        if command == WORD or command.startswith(f"{WORD} "):  # a person the incident concerns
+            plain = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+            await reply(turn_context, MessageFactory.text(await asyncio.to_thread(
+                register_from_chat, self.engine, person.id, plain)))
             return
         if command in ("hjælp", "hjaelp", "help", "?", ""):
             await reply(turn_context, MessageFactory.text(f"Hej {person.name}. {HELP}\n\n{COMMANDS}"))
