@@ -15,6 +15,7 @@ from handleplaner.incidents import (ActivationInvalid, NotAllowed, close_inciden
                                     incident_areas,
                                     list_incidents)
 from handleplaner.incidents.states import TransitionRefused
+from handleplaner.privacy.parties import sees_full
 from handleplaner.storage import transaction
 from notifications import overview
 
@@ -133,6 +134,8 @@ async def incident(request: web.Request) -> web.Response:
     found = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
         body = incident_json(session, found)
+        if not sees_full(session, access.caller(request).person, found):
+            body["description"] = ""  # a party outside the SSP parties: the shareable version
         body["deliveries"] = overview.counts(overview.deliveries(session, found.id))
         return ok(body)
 

@@ -31,10 +31,11 @@ FIELDS = {"involved_name": "name", "involved_nicknames": "nicknames", "involved_
           "involved_area": "area", "involved_role": "role"}
 
 
-def section(session: Session, caller: access.Caller, form: dict | None = None) -> dict:
+def section(session: Session, caller: access.Caller, form: dict | None = None, *,
+            full: bool = True) -> dict:
     """What the incident page needs for the section; nothing for those who may not read the
-    involved people (the section is then not shown)."""
-    if not caller.standing.may_read_involved:
+    involved people, or who see only the shareable version (the section is then not shown)."""
+    if not caller.standing.may_read_involved or not full:
         return {"involved_section": None}
     form = form or {}
     areas = directory.all_areas(session)

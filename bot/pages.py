@@ -14,6 +14,7 @@ from handleplaner.incidents import (INCIDENT_TYPES, SEVERITIES, TYPE_LABELS, Act
                                     close_incident, incident_areas)
 from handleplaner.incidents.kinds import DESCRIPTION_MAX, TITLE_MAX
 from handleplaner.involved.models import ROLES as INVOLVED_ROLES
+from handleplaner.privacy.parties import sees_full
 from handleplaner.incidents.states import STATE_LABELS, TransitionRefused
 from handleplaner.storage import transaction
 from notifications import overview
@@ -275,6 +276,7 @@ def incident_view(request: web.Request, *, status: int = 200,
     caller = access.caller(request)
     person, incident = caller.person, access.named_incident(request)
     with Session(engine(request)) as session:
+        full = sees_full(session, person, incident)
         rows = overview.deliveries(session, incident.id)
         areas = {a.code: a.name for a in directory.all_areas(session)}
         activator = directory.get_person(session, incident.activated_by)
@@ -293,7 +295,8 @@ def incident_view(request: web.Request, *, status: int = 200,
         states = Counter(r.state for r in rows)
         progress = incident_progress(session, incident.id)
         return page(request, "incident.html.j2", status=status, person=person,
-                    incident=incident, **section(session, caller, involved_form),
+                    incident=incident, shareable=not full,
+                    **section(session, caller, involved_form, full=full),
                     timeline=timeline(session, incident.id, progress=progress),
                     **board_context(session, incident, back="haendelse",
                                     error=request.query.get("opgavefejl", ""),

@@ -9,9 +9,10 @@ from sqlmodel import Session, select
 
 from handleplaner.clock import iso_utc
 from handleplaner.plans import service as plans
-from handleplaner.plans.documents import render_plan_html, render_plan_pdf
+from handleplaner.plans.documents import render_plan_html, render_plan_pdf, sikkerby_version
 from handleplaner.plans.models import PLAN_STATES, Plan, PlanVersion
 from handleplaner.privacy.check import LikelyNames, PersonalDataFound, warning_text
+from handleplaner.privacy.parties import sees_full
 from handleplaner.privacy.sharing import assert_shareable, check_sikkerby, record_override
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
 from notifications.plan_alerts import request_approval, send_tasks, share_with_sikker_by
@@ -107,6 +108,9 @@ async def get_plan(request: web.Request) -> web.Response:
         plan = plans.plan_of_incident(session, incident.id)
         if plan is None:
             return problem(404, "Hændelsen har ingen handleplan endnu.")
+        if not sees_full(session, access.caller(request).person, incident):
+            return problem(403, "Den fulde handleplan deles kun med SSP-parterne. Hent versionen "
+                                "uden personoplysninger under /api/plans/{id}/versions/{nummer}.")
         return ok(plan_json(session, plan))
 
 
@@ -214,6 +218,11 @@ async def version_json(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         version = _version(request, session)
         snap = plans.version_snapshot(session, version)
+        if not sees_full(session, access.caller(request).person, access.named_incident(request)):
+            if check_sikkerby(session, snap).stops:
+                return problem(409, "Versionen uden personoplysninger kan ikke vises: den "
+                                    "indeholder personoplysninger.")
+            return ok({"snapshot": sikkerby_version(snap), "changes": []})
         previous = [v for v in plans.versions(session, version.plan_id) if v.number < version.number]
         changes = plans.diff(json.loads(previous[-1].snapshot), snap) if previous else []
         return ok({"snapshot": snap, "changes": [c.__dict__ for c in changes]})
@@ -227,6 +236,8 @@ async def document(request: web.Request) -> web.Response:
     with Session(request.app[SERVICES].engine) as session:
         version = _version(request, session)
         snap = plans.version_snapshot(session, version)
+        if not sees_full(session, access.caller(request).person, access.named_incident(request)):
+            variant = "sikkerby"  # a party outside the SSP parties: the shareable version
     if variant == "sikkerby":
         with Session(request.app[SERVICES].engine) as session:
             stops = check_sikkerby(session, snap).stops

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 
 from aiohttp import web
 from sqlmodel import Session
@@ -15,6 +16,7 @@ from handleplaner.plans.measures import MEASURE_TYPES
 from handleplaner.plans.models import (APPROVAL_RULES, DECISIONS, MEASURE_STATUSES, PLAN_STATES,
                                        VERSION_STATES)
 from handleplaner.plans.templates import PlanTemplateError, load_plan_templates
+from handleplaner.privacy.parties import sees_full
 from handleplaner.storage import transaction
 from notifications.plan_alerts import request_approval, send_tasks
 
@@ -70,10 +72,34 @@ def _view(request, session, person, incident, *, errors=None, values=None, statu
     return page(request, "plan.html.j2", status=status, **context)
 
 
+def _shareable(request, session, person, incident):
+    """The plan for a person outside the SSP parties (``sees_full``): the newest sent version
+    as Team Sikker By gets it, if the personal-data check lets it through."""
+    from handleplaner.plans.documents import sikkerby_version
+    from handleplaner.privacy.sharing import check_sikkerby
+
+    plan = plans.plan_of_incident(session, incident.id)
+    sent = plans.versions(session, plan.id) if plan is not None else []
+    shared, missing = None, "Der er ikke sendt en version af planen endnu."
+    if sent:
+        snap = plans.version_snapshot(session, sent[-1])
+        if check_sikkerby(session, snap).stops:
+            missing = ("Versionen uden personoplysninger kan ikke vises: den indeholder "
+                       "personoplysninger. SSP Sekretariatet retter den.")
+        else:
+            shared = sikkerby_version(snap)
+            shared.setdefault("plan_id", plan.id)
+    return page(request, "plan_shareable.html.j2", person=person, incident=incident,
+                shared=shared, missing=missing,
+                when=lambda moment: dansk(datetime.fromisoformat(moment)) if moment else "")
+
+
 @access.rule(access.incident())
 async def plan_page(request: web.Request) -> web.Response:
     person, incident = access.caller(request).person, access.named_incident(request)
     with Session(engine(request)) as session:
+        if not sees_full(session, person, incident):
+            return _shareable(request, session, person, incident)
         return _view(request, session, person, incident)
 
 

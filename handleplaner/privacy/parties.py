@@ -6,7 +6,8 @@ data among themselves when crime prevention needs it. Any other party (Team Sikk
 Hovedstadens Beredskab, a neighbouring municipality ...) gets the version without personal data,
 the Team Sikker By version, unless the secretariat has recorded a § 115 reason for sharing more
 with that party on the incident (``record_full_sharing``, written to the record too).
-``shares_full`` is the one question the doors that build invitations and plan mails ask.
+``shares_full`` is the one question the doors that build invitations and plan mails ask, and
+``sees_full`` the same question about a person (the pages and documents they open).
 """
 from __future__ import annotations
 
@@ -72,6 +73,19 @@ def shares_full(session: Session, incident, party) -> bool:
     return session.exec(select(FullSharing.id).where(
         FullSharing.incident_id == incident_id, FullSharing.authority_code == code)
     ).first() is not None
+
+
+def sees_full(session: Session, person, incident) -> bool:
+    """Does this person (a ``Person`` or an id) see the incident's full texts - its description,
+    the people it concerns, the full plan - or only the shareable version (the Team Sikker By
+    version)? The person's party decides (``shares_full``): the SSP parties see the full one,
+    anyone else only with a § 115 reason recorded for their party. The one question the pages,
+    the documents and the messages to a person ask; an unknown person sees the shareable one."""
+    if isinstance(person, str):
+        person = session.get(Person, person)
+    if person is None or not getattr(person, "authority_code", ""):
+        return False
+    return shares_full(session, incident, person)
 
 
 def record_full_sharing(session: Session, *, incident_id: int, authority_code: str,
