@@ -17,6 +17,7 @@ from .channels.base import AlertMessage
 from .conversations import teams_ids
 from .models import Alert
 from .rendering import AlertFacts, alert_texts, render
+from .shareable import recipients_see_full, shareable
 
 # Teams gives at most 60 users a user specific view of a card (refresh.userIds).
 MAX_REFRESH_USERS = 60
@@ -86,6 +87,11 @@ def approval_message(session: Session, alert: Alert, link_base: str, *,
     snap = version_snapshot(session, version)
     base = link_base.rstrip("/")
     link = f"{base}/planer/{version.plan_id}/versioner/{version.number}"
+    variant = "fuld"
+    if not recipients_see_full(session, alert):  # a party outside the SSP parties among them
+        document, variant = snap, "sikkerby"
+        snap = shareable(session, snap, "Versionen til godkendelse")
+        link += "/sikkerby"
     prefix = "ØVELSE – " if alert.exercise else ""
     subject = (f"{prefix}Til godkendelse: {snap['kind_label']} version {version.number} – "
                f"{snap['incident']['reference']}")
@@ -104,7 +110,8 @@ def approval_message(session: Session, alert: Alert, link_base: str, *,
                "alert_id": alert.id,
                "exercise": alert.exercise, "outcome": outcome}
     attachments = ((f"handleplan-v{version.number}.pdf", "application/pdf",
-                    render_plan_pdf(snap)),) if with_pdf else ()
+                    render_plan_pdf(snap if variant == "fuld" else document, variant=variant)),
+                   ) if with_pdf else ()
     return AlertMessage(
         alert_id=alert.id, incident_id=alert.incident_id, subject=subject,
         text=render("email/approval.txt.j2", **context).strip(), facts=tuple(facts),
@@ -161,6 +168,12 @@ def commitments_message(session: Session, alert: Alert, link_base: str, *,
     current = session.exec(select(func.max(PlanVersion.id)).where(
         PlanVersion.plan_id == plan.id)).one() or version.id
     commitments = of_authority(session, plan.id, authority)
+    if not recipients_see_full(session, alert):  # only the measures the shareable plan has
+        from handleplaner.plans.service import version_snapshot
+
+        keys = {m.get("key") for m in shareable(session, version_snapshot(session, version),
+                                                "Opgaverne")["measures"]}
+        commitments = [c for c in commitments if c.measure_key in keys]
     leaders = people_by_id(session, {c.responsible_id for c in commitments})
     choices = hand_over_choices(session, list(leaders.values()))
     rows = []
