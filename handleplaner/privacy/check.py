@@ -125,7 +125,13 @@ def warning_text(findings: Iterable[Finding]) -> str:
 def stop_text(findings: Iterable[Finding]) -> str:
     """The Danish error for a form field holding personal data that stops the sharing."""
     return ("indeholder personoplysninger og kan ikke deles: "
-            + "; ".join(f"{f.label.lower()} ('{f.excerpt}')" for f in findings))
+            + "; ".join(f"{_in_sentence(f.label)} ('{f.excerpt}')" for f in findings))
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: 'navn på …' but 'CPR-nummer' (an abbreviation keeps its
+    capitals)."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
 
 # --- normalising -------------------------------------------------------------------------------
