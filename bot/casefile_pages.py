@@ -16,19 +16,26 @@ from sqlalchemy.engine import Engine
 from handleplaner import record
 from handleplaner.casefile import (AKTINDSIGT, SAGSAKT, VARIANTS, CaseFile, CaseFileProblem,
                                    IncidentNotFound, export_casefile)
+from handleplaner.incidents.models import Incident
 from handleplaner.storage import transaction
 from notifications.casefile import alerts_part
 
 from . import access
 from .keys import SERVICES
+from .record_anchors import export_part
 
 
 def export_incident(engine: Engine, incident_id: int, *, variant: str = SAGSAKT,
-                    exported_by: str = record.SYSTEM) -> CaseFile:
-    """Build the case file with its alerts and record the export, in one transaction."""
+                    exported_by: str = record.SYSTEM, anchorer=None) -> CaseFile:
+    """Build the case file with its alerts and the record's signed anchors (``anchorer`` signs
+    the head first; None: the service has no signing key) and record the export, in one
+    transaction."""
     with transaction(engine) as session:
+        if session.get(Incident, incident_id) is None:
+            raise IncidentNotFound(f"Hændelsen {incident_id} findes ikke.")
+        parts = [alerts_part(session, incident_id), export_part(session, incident_id, anchorer)]
         return export_casefile(session, incident_id, variant=variant, exported_by=exported_by,
-                               parts=[alerts_part(session, incident_id)])
+                               parts=parts)
 
 
 def _zip_response(casefile: CaseFile) -> web.Response:
@@ -54,8 +61,10 @@ async def _export(request: web.Request, variant: str) -> web.Response:
     if incident_id is None or person_id is None:  # only reachable without the guard
         raise _fail(request, 404, "Hændelsen findes ikke.")
     try:
-        casefile = await asyncio.to_thread(export_incident, request.app[SERVICES].engine,
-                                           incident_id, variant=variant, exported_by=person_id)
+        services = request.app[SERVICES]
+        casefile = await asyncio.to_thread(export_incident, services.engine, incident_id,
+                                           variant=variant, exported_by=person_id,
+                                           anchorer=services.anchorer)
     except IncidentNotFound:
         raise _fail(request, 404, "Hændelsen findes ikke.") from None
     except CaseFileProblem as problem:

@@ -165,33 +165,15 @@ def _teams_app(args) -> int:
 
 
 def _record_verify(args) -> int:
-    """Check every incident's record (or one) and name the first broken entry."""
-    from sqlmodel import Session, select
+    """Check every incident's record (or one), also against the signed anchors outside the
+    database: the first broken entry, what is missing or rewritten, the newest anchor's age."""
+    from . import record_verify
+    from .settings import read_settings
 
-    from handleplaner import record
-    from handleplaner.incidents.models import Incident
-    from handleplaner.storage import make_engine
-
-    engine = make_engine(_database_url(args))
-    broken = 0
-    with Session(engine) as session:
-        query = select(Incident).order_by(Incident.id)
-        if args.incident:
-            query = query.where(Incident.reference == args.incident)
-        incidents = list(session.exec(query))
-        if args.incident and not incidents:
-            print(f"Hændelsen {args.incident} findes ikke.", file=sys.stderr)
-            return 2
-        for incident in incidents:
-            found = record.verify_chain(session, incident.id)
-            if found is None:
-                print(f"{incident.reference}: i orden ({incident.record_seq} poster)")
-            else:
-                broken += 1
-                print(f"{incident.reference}: brudt ved post {found.seq}: {found.reason}")
-    engine.dispose()
-    print(f"{len(incidents)} hændelseslog(ge) kontrolleret, {broken} brudt.")
-    return 1 if broken else 0
+    settings = read_settings()
+    return record_verify.run(settings, database_url=args.database_url or settings.database_url,
+                             reference=args.incident, anchor_file=args.anchors,
+                             public_key=args.public_key)
 
 
 def _retention_run(args) -> int:
@@ -222,6 +204,8 @@ def _export(args) -> int:
     from handleplaner.storage import make_engine
 
     from .casefile_pages import export_incident
+    from .record_anchors import anchorer
+    from .settings import read_settings
 
     engine = make_engine(_database_url(args))
     try:
@@ -237,7 +221,8 @@ def _export(args) -> int:
             return 2
         casefile = export_incident(engine, incident.id,
                                    variant=AKTINDSIGT if args.aktindsigt else SAGSAKT,
-                                   exported_by=person.id if person else record.SYSTEM)
+                                   exported_by=person.id if person else record.SYSTEM,
+                                   anchorer=anchorer(read_settings()))
     except CaseFileProblem as problem:
         print(f"Sagsakten blev ikke skrevet.\n{problem}", file=sys.stderr)
         return 1
@@ -337,8 +322,13 @@ def parser() -> argparse.ArgumentParser:
 
     log = commands.add_parser("record", help="hændelsesloggen (notatpligt)").add_subparsers(
         dest="record_command", required=True, metavar="KOMMANDO")
-    verify = log.add_parser("verify", help="kontrollér hash-kæden og meld første brudte post")
+    verify = log.add_parser("verify", help="kontrollér hash-kæden og de signerede ankre; meld "
+                                           "brud, manglende og omskrevne poster")
     verify.add_argument("--incident", help="kun denne hændelse (reference, fx H-2026-0001)")
+    verify.add_argument("--anchors", metavar="FIL", help="ankerfilen med de signerede hoveder "
+                        "(ellers BEREDSKAB_RECORD_ANCHOR_FILE)")
+    verify.add_argument("--public-key", metavar="NØGLE", help="den offentlige Ed25519-nøgle "
+                        "(PEM-fil eller base64; ellers BEREDSKAB_RECORD_VERIFY_KEY)")
     verify.add_argument("--database-url", help=database_help)
     verify.set_defaults(run=_record_verify)
 

@@ -117,6 +117,7 @@ class Services:
     tasks: list[asyncio.Task] = field(default_factory=list)
     scheduler: AsyncIOScheduler | None = None
     leadership: "Leadership | None" = None  # bot/leader.py: who runs the scheduled jobs
+    anchorer: "Anchorer | None" = None  # signs the record's heads (bot/record_anchors.py)
 
     async def close(self) -> None:
         if self.scheduler is not None:
@@ -190,6 +191,9 @@ async def build_services(settings: Settings, *, engine: Engine | None = None,
         agent=BeredskabAgent(engine, settings.public_url, on_change=worker.wakeup.set),
     )
     services.adapter.on_turn_error = turn_error
+    from .record_anchors import anchorer
+
+    services.anchorer = await asyncio.to_thread(anchorer, settings)
     from .metrics import Metrics
 
     services.metrics = Metrics(engine)
@@ -300,6 +304,16 @@ def escalation_scheduler(services: "Services") -> AsyncIOScheduler:
                       max_instances=1, coalesce=True)
     scheduler.add_job(only_leader(meeting_answers), "interval", seconds=60, id="moedesvar",
                       max_instances=1, coalesce=True)
+
+    signer = getattr(services, "anchorer", None)
+    if signer is not None:  # the record's heads, signed outside the database
+        from .record_anchors import JOB_SECONDS, run_job
+
+        async def anchor_job() -> None:
+            await asyncio.to_thread(run_job, signer, services.engine)
+
+        scheduler.add_job(only_leader(anchor_job), "interval", seconds=JOB_SECONDS,
+                          id="loggens-anker", max_instances=1, coalesce=True)
 
     async def retention_job() -> None:
         from . import retention

@@ -89,6 +89,17 @@ class Settings(BaseSettings):
     directory_sync_mapping: Path | None = None
     directory_sync_at: str = ""
 
+    # The record's anchors (handleplaner.record.anchors): the Ed25519 key that signs every
+    # incident's chain head (a PEM file's path, PEM text or base64 of 32 bytes, from the secret
+    # store; never in the database), the public key(s) that check anchors (comma-separated; the
+    # signing key's own is always accepted), the file the signed heads are appended to (on other
+    # storage than the database) and how often a changed head is signed. Demo mode makes a key
+    # next to the anchor file.
+    record_signing_key: str = ""
+    record_verify_key: str = ""
+    record_anchor_file: Path = Path("var/record-anchors.jsonl")
+    record_anchor_minutes: float = Field(15.0, gt=0, le=1440)
+
     # Operations (docs/deployment.md): log lines as JSON or text (default json, text in demo
     # mode); the bearer token that opens /metrics from outside the internal network; the most a
     # stop on SIGTERM may take (requests, then the delivery worker's calls in flight).
@@ -129,6 +140,29 @@ class Settings(BaseSettings):
             return None
         hour, _, minute = self.directory_sync_at.partition(":")
         return int(hour), int(minute)
+
+    @field_validator("record_signing_key")
+    @classmethod
+    def _signing_key(cls, value: str) -> str:
+        from handleplaner.record.signing import KeyProblem, load_private_key
+
+        if value.strip():
+            try:
+                load_private_key(value)
+            except KeyProblem as problem:
+                raise ValueError(f"nøglen {problem}") from None
+        return value.strip()
+
+    @field_validator("record_verify_key")
+    @classmethod
+    def _verify_key(cls, value: str) -> str:
+        from handleplaner.record.signing import KeyProblem
+
+        try:
+            record_verify_keys(value)
+        except KeyProblem as problem:
+            raise ValueError(f"nøglen {problem}") from None
+        return value.strip()
 
     @field_validator("metrics_token")
     @classmethod
@@ -232,7 +266,7 @@ REQUIRED = {
     "token_url": "https://login.microsoftonline.com/<lejer>/oauth2/v2.0/token",
     "session_secret": "mindst 32 tilfældige tegn, det samme på alle replikaer",
 }
-SECRET = ("secret", "password", "token")  # values never repeated in a message
+SECRET = ("secret", "password", "token", "signing_key")  # values never repeated in a message
 
 # pydantic's error types in Danish ({…} from the error's context)
 MESSAGES = {
@@ -251,6 +285,18 @@ PATTERNS = {
     "quiet_hours": "skal være to klokkeslæt som 22-7",
     "approval_rule": "skal være formand, et-medlem eller flertal",
 }
+
+
+def record_verify_keys(value: str) -> list:
+    """The public keys in BEREDSKAB_RECORD_VERIFY_KEY: one PEM text, or paths and base64 keys
+    separated by commas."""
+    from handleplaner.record.signing import load_public_key
+
+    text = value.strip()
+    if not text:
+        return []
+    items = [text] if text.startswith("-----BEGIN") else [v for v in text.split(",") if v.strip()]
+    return [load_public_key(item) for item in items]
 
 
 def _secure_or_local(url: str) -> bool:

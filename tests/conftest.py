@@ -103,6 +103,15 @@ def engine(demo_database):
     return demo_database[1]
 
 
+@pytest.fixture(autouse=True)
+def anchor_file(tmp_path, monkeypatch) -> Path:
+    """The record's anchors (and demo mode's signing key) in the test's own folder, never in the
+    checkout's var/."""
+    path = tmp_path / "ankre" / "record-anchors.jsonl"
+    monkeypatch.setenv("BEREDSKAB_RECORD_ANCHOR_FILE", str(path))
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
