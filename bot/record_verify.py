@@ -54,8 +54,8 @@ def run(settings: Settings, *, database_url: str, reference: str | None = None,
             if reference:
                 query = query.where(Incident.reference == reference)
             incidents = list(session.exec(query))
-            gone = verify.vanished(found.anchors if found else [], {
-                i.id for i in session.exec(select(Incident.id))} if found else set())
+            gone = [] if found is None else verify.vanished(
+                found.anchors, set(session.exec(select(Incident.id))))
             if reference:
                 gone = [(a, f) for a, f in gone if a.reference == reference.upper()]
             if reference and not incidents and not gone:
