@@ -38,6 +38,8 @@ async def test_the_secretariat_downloads_both_and_sees_the_buttons(service):
     archive = zipfile.ZipFile(io.BytesIO(await response.read()))
     assert json.loads(archive.read("sagsakt.json"))["variant"] == "sagsakt"
     assert "varsler.json" in archive.namelist()
+    anchored = json.loads(archive.read("haendelseslog-ankre.json"))  # demo mode signs with its key
+    assert anchored["ankre"] and anchored["kontrol"]["i_orden"] is True
 
     response = await client.get(f"/haendelser/{case.incident_id}/aktindsigt.zip", headers=headers)
     assert response.status == 200
