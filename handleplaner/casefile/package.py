@@ -102,7 +102,7 @@ class _Builder:
     def record(self) -> dict[int, dict]:
         entries = {}
         for entry in self.material.entries:
-            data = self.r.json(record.as_dict(entry))
+            data = self.r.json(record.as_dict(entry, self.session))
             data["hvem"] = self.who(entry.actor_id)
             entries[entry.seq] = data
         self.add("haendelseslog.jsonl",
