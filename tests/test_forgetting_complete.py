@@ -236,3 +236,33 @@ def test_scrubbing_one_text(value, expected):
     names = ("Malthe Fiktivsen", "Bomme")
     new, found = forgetting.scrub_text(value, names)
     assert new == expected and (found > 0) == (new != value)
+
+
+def test_the_aktindsigt_copy_is_redacted_and_checked_before_it_is_handed_out(engine,
+                                                                              monkeypatch):
+    """Before retention: the copy has none of the registered people and no CPR number (the PDFs'
+    text included); and if redaction ever missed one, the check refuses the copy, naming the
+    files, never the value."""
+    from handleplaner.casefile import AKTINDSIGT, PersonalDataLeft, build_casefile
+    from handleplaner.casefile import redaction
+
+    incident_id, _closed = build(engine)
+    with Session(engine) as session:
+        copy = build_casefile(session, incident_id, variant=AKTINDSIGT)
+    path = io.BytesIO(copy.data)
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    assert any(name.endswith(".pdf") for name in files)
+    texts = [(name, "\n".join(redaction._file_texts(name, content)))
+             for name, content in files.items()]
+    assert [hit for where, value in texts for hit in leftovers(where, value)] == []
+    assert copy.removed.get("navn", 0) >= 6 and copy.removed.get("cpr", 0) >= 4
+
+    # A redaction that lets text through: the check stops the copy.
+    monkeypatch.setattr(redaction.Redact, "text", lambda self, value: value)
+    with Session(engine) as session, pytest.raises(PersonalDataLeft) as refused:
+        build_casefile(session, incident_id, variant=AKTINDSIGT)
+    message = str(refused.value)
+    assert "udleveres ikke" in message and "CPR-nummer" in message
+    assert "haendelseslog.jsonl" in message or "sagsakt.json" in message
+    assert not leftovers("fejlbeskeden", message)
