@@ -151,7 +151,7 @@ async def deliveries(request: web.Request) -> web.Response:
 async def incident_record(request: web.Request) -> web.Response:
     found = access.named_incident(request)
     with Session(request.app[SERVICES].engine) as session:
-        return ok([record.as_dict(e) for e in record.entries(session, found.id)])
+        return ok([record.as_dict(e, session) for e in record.entries(session, found.id)])
 
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from handleplaner import record
 from handleplaner.casefile import (AKTINDSIGT, SAGSAKT, VARIANTS, CaseFile, CaseFileProblem,
-                                   IncidentNotFound, export_casefile)
+                                   IncidentNotFound, PersonalDataLeft, export_casefile)
 from handleplaner.incidents.models import Incident
 from handleplaner.storage import transaction
 from notifications.casefile import alerts_part
@@ -67,6 +67,8 @@ async def _export(request: web.Request, variant: str) -> web.Response:
                                            anchorer=services.anchorer)
     except IncidentNotFound:
         raise _fail(request, 404, "Hændelsen findes ikke.") from None
+    except PersonalDataLeft as problem:
+        raise _fail(request, 409, str(problem)) from None
     except CaseFileProblem as problem:
         raise _fail(request, 500, f"Sagsakten kunne ikke dannes: {problem}") from None
     return _zip_response(casefile)

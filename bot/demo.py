@@ -366,7 +366,7 @@ async def run_scenario(name: str, out: Path) -> dict:
                 json.dumps(item["card"], ensure_ascii=False, indent=2), encoding="utf-8")
         with Session(services.engine) as session:
             entries = record.entries(session, story["incident_id"])
-            _write_jsonl(out / "audit.jsonl", (record.as_dict(e) for e in entries))
+            _write_jsonl(out / "audit.jsonl", (record.as_dict(e, session) for e in entries))
             rows = overview.deliveries(session, story["incident_id"])
             broken = record.verify_chain(session, story["incident_id"])
             alerts = _alerts_json(session, story["incident_id"])

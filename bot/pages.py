@@ -312,11 +312,18 @@ def incident_view(request: web.Request, *, status: int = 200,
                     channel_posts=_channel_posts(session, incident.id),
                     areas=[areas.get(c, c) for c in incident_areas(session, incident.id)],
                     activator=activator, deliveries=rows, counts=overview.counts(rows),
-                    entries=record.entries(session, incident.id), dansk=dansk,
+                    **_record_context(session, incident.id), dansk=dansk,
                     # Without JavaScript the page reloads itself only when asked to (WCAG 2.2.1).
                     auto_refresh=request.query.get("opdater") == "1",
                     pending=any(r.state == "i_koe" for r in rows) or any(
                         r.state == "sendt" for r in rows if r.channel in ("teams", "email")))
+
+
+def _record_context(session: Session, incident_id: int) -> dict:
+    """The whole record, each entry with what it says (its personal part decrypted while the
+    incident's key exists)."""
+    entries = record.entries(session, incident_id)
+    return {"entries": entries, "entry_texts": {e.seq: record.readable(session, e) for e in entries}}
 
 
 @access.rule(access.incident(access.SECRETARIAT_ROLE))

@@ -50,6 +50,17 @@ def lines(report: retention.Report) -> list[str]:
            f"{count(personal['rows'], 'række', 'rækker')} "
            f"{'skal anonymiseres' if dry else 'anonymiseret'}, "
            f"{count(personal['incidents'], 'hændelse', 'hændelser')}"]
+    forgotten = totals["forgotten"]
+    out.append(f"  Glemt (registrerede personers navne og CPR-numre i al fritekst, de "
+               f"involverede personer, loggens nøgler): "
+               f"{count(forgotten['occurrences'], 'forekomst', 'forekomster')} i "
+               f"{count(forgotten['rows'], 'række', 'rækker')} "
+               f"{'skal fjernes' if dry else 'fjernet'}, "
+               f"{count(forgotten['involved'], 'involveret person', 'involverede personer')} "
+               f"{'skal slettes' if dry else 'slettet'}, "
+               f"{count(forgotten['keys'], 'nøgle', 'nøgler')} "
+               f"{'skal destrueres' if dry else 'destrueret'}, "
+               f"{count(forgotten['incidents'], 'hændelse', 'hændelser')}")
     for item in report.policy.logs:
         counts = totals[item.key]
         line = (f"  {item.label} (ældre end {item.months} mdr.): "

@@ -7,10 +7,14 @@ Each data class has its own period in months:
   than N months ago are replaced by a marker "[slettet <dato> efter N mdr.]", and so are the same
   values inside the frozen plan versions and the minutes' measure data. The incident was closed
   when its record got the closing entry (``incidents.CLOSED``).
+- forgetting (``handleplaner.forgetting``): for the same incidents, the registered people's
+  names and CPR numbers are scrubbed from every free-text column of every table, the registered
+  people are deleted (their own period, ``Policy.involved_months``) and the record's keys are
+  destroyed, so the personal part of its entries can no longer be read.
 - logs (``Log``): rows older than N months are deleted, or only their listed columns cleared. The
   read log is defined here; the delivery log lives with its tables (``notifications.retention``).
 
-The incident record itself is never changed. Each incident touched gets one record entry
+The incident record itself is never changed (its chain still verifies after the keys are gone). Each incident touched gets one record entry
 (``ACTION``) with the counts per class. ``due`` says what a run would do (a dry run); ``apply``
 does it, one incident per transaction under the incident's lock, so a second run finds nothing.
 """
@@ -27,11 +31,12 @@ from sqlalchemy import Table, delete, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from . import record
+from . import forgetting, record
 from .clock import local
 from .commitments import models as _commitments  # noqa: F401  (marked_models needs every model)
 from .directory import models as _directory  # noqa: F401
 from .incidents import CLOSED, Incident, lock_incident
+from .involved.models import RETENTION_MONTHS as INVOLVED_MONTHS, InvolvedPerson
 from .meetings.models import MinuteDecision
 from .personal_data import (SNAPSHOT_MARKED, SNAPSHOT_PEOPLE, locate, marked_models,
                             personal_fields)
@@ -84,9 +89,11 @@ class Log:
 class Policy:
     personal_data_months: int = 6
     logs: tuple[Log, ...] = ()
+    involved_months: int = INVOLVED_MONTHS  # the registered people's own period
 
     def __post_init__(self) -> None:
         _check_months("personal_data", self.personal_data_months)
+        _check_months("involved", self.involved_months)
 
 
 def _check_months(name: str, months: int) -> None:
@@ -127,15 +134,21 @@ class Found:
     personal_fields: int = 0  # values replaced, in rows and in JSON copies
     personal_rows: int = 0
     logs: dict[str, list[int]] = field(default_factory=dict)  # log key -> [deleted, cleared]
+    forgotten: forgetting.Forgotten = field(default_factory=forgetting.Forgotten)
 
     @property
     def empty(self) -> bool:
-        return not self.personal_fields and not any(sum(v) for v in self.logs.values())
+        return (not self.personal_fields and self.forgotten.empty
+                and not any(sum(v) for v in self.logs.values()))
 
     def data(self, policy: Policy) -> dict[str, Any]:
         data: dict[str, Any] = {"personal_data": {"fields": self.personal_fields,
                                                   "rows": self.personal_rows,
-                                                  "months": policy.personal_data_months}}
+                                                  "months": policy.personal_data_months},
+                                "forgotten": {"names_and_cpr": self.forgotten.occurrences,
+                                              "rows": self.forgotten.rows,
+                                              "involved_people": self.forgotten.involved,
+                                              "record_keys": self.forgotten.keys}}
         for log in policy.logs:
             deleted, cleared = self.logs.get(log.key, [0, 0])
             data[log.key] = {"deleted": deleted, "cleared": cleared, "months": log.months}
@@ -148,6 +161,12 @@ class Found:
                          f"{count(self.personal_fields, 'felt', 'felter')} i "
                          f"{count(self.personal_rows, 'række', 'rækker')}; afsluttet for mere "
                          f"end {policy.personal_data_months} mdr. siden)")
+        if not self.forgotten.empty:
+            f = self.forgotten
+            parts.append(f"glemt: {count(f.occurrences, 'navn eller CPR-nummer', 'navne og CPR-numre')}"
+                         f" fjernet fra fritekst, {count(f.involved, 'involveret person', 'involverede personer')}"
+                         f" slettet, {count(f.keys, 'nøgle', 'nøgler')} til loggens personoplysninger "
+                         "destrueret")
         for log in policy.logs:
             deleted, cleared = self.logs.get(log.key, [0, 0])
             if deleted or cleared:
@@ -175,7 +194,13 @@ class Report:
         totals = {"personal_data": {
             "fields": sum(f.personal_fields for f in items),
             "rows": sum(f.personal_rows for f in items),
-            "incidents": sum(1 for f in items if f.personal_fields)}}
+            "incidents": sum(1 for f in items if f.personal_fields)},
+            "forgotten": {
+                "occurrences": sum(f.forgotten.occurrences for f in items),
+                "rows": sum(f.forgotten.rows for f in items),
+                "involved": sum(f.forgotten.involved for f in items),
+                "keys": sum(f.forgotten.keys for f in items),
+                "incidents": sum(1 for f in items if not f.forgotten.empty)}}
         for log in self.policy.logs:
             counts = [f.logs.get(log.key, [0, 0]) for f in items]
             totals[log.key] = {"deleted": sum(c[0] for c in counts),
@@ -218,6 +243,18 @@ def _collect(session: Session, report: Report, *, incident_ids: list[int] | None
     policy, now = report.policy, report.now
     closed = closed_before(session, months_before(now, policy.personal_data_months),
                            incident_ids)
+    people = closed_before(session, months_before(now, policy.involved_months), incident_ids)
+    gaps = forgetting.coverage_gaps()
+    if gaps and (closed or people):
+        raise RetentionError("Retention kan ikke glemme alt: disse tekstkolonner er hverken "
+                             "erklæret som fritekst eller som uden fritekst (handleplaner/"
+                             "forgetting.py): " + ", ".join(gaps))
+    for incident_id in sorted(set(closed) | set(people)):
+        # before the marked fields are anonymised: the registered names are needed to find them
+        names = forgetting.registered_names(session, incident_id)
+        report.found(incident_id).forgotten = forgetting.forget(
+            session, incident_id, names, people_due=incident_id in people,
+            personal_due=incident_id in closed, act=act)
     if closed:
         text = marker(now, policy.personal_data_months) if act else None
         _personal_data(session, report, closed, text)
@@ -307,7 +344,8 @@ def _scrub(node: Any, path: tuple[str, ...], text: str | None) -> int:
 
 def _personal_data(session: Session, report: Report, incident_ids: list[int],
                    text: str | None) -> None:
-    models = list(dict.fromkeys([*marked_models(), *MARKED_JSON]))
+    # the registered people are not anonymised but deleted, in their own period (forgetting)
+    models = [m for m in dict.fromkeys([*marked_models(), *MARKED_JSON]) if m is not InvolvedPerson]
     for model in models:
         names = personal_fields(model)
         json_column, paths = MARKED_JSON.get(model, (None, ()))

@@ -141,9 +141,10 @@ def timeline(session: Session, incident_id: int, *,
             alert = alerts.get(alert_id)
             kind, label = _alert_label(alert)
             found = counts.get(alert_id)
-            summary = f"{alert.title}. {entry.summary}" if alert else entry.summary
+            text = record.readable(session, entry)
+            summary = f"{alert.title}. {text}" if alert else text
         else:
-            summary = entry.summary
+            summary = record.readable(session, entry)
         who = SYSTEM_NAME if entry.actor_id == record.SYSTEM else names.get(entry.actor_id,
                                                                             entry.actor_id)
         steps.append(Step(seq=entry.seq, at=entry.at, kind=kind, label=label, who=who,

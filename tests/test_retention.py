@@ -161,7 +161,9 @@ def test_apply_removes_exactly_what_is_due_and_records_it(engine, incidents):
     marked = {(m.__tablename__, name) for m in marked_models() for name in personal_fields(m)}
     allowed = marked | {("plan_version", "snapshot"), ("meeting_decision", "measure"),
                         ("delivery", "last_error"), ("channel_post", "last_error"),
-                        ("incident", "record_seq"), ("incident", "record_head")}
+                        ("incident", "record_seq"), ("incident", "record_head"),
+                        # A's record key is destroyed (crypto-shredding), its row kept
+                        ("record_key", "key"), ("record_key", "destroyed_at")}
     changed = {}
     for table, rows in before.items():
         for key, row in rows.items():
@@ -174,6 +176,9 @@ def test_apply_removes_exactly_what_is_due_and_records_it(engine, incidents):
                             assert retention.MARKER.fullmatch(after[table][key][column])
             else:
                 assert table in ("delivery_attempt", "personal_data_read"), table
+    keys = {row["incident_id"]: row["key"] for row in after["record_key"].values()}
+    assert keys[a] is None and keys[b] is not None and keys[c] is not None
+    assert report.incidents[a].forgotten.keys == 1 and report.incidents[c].forgotten.empty
     assert {t for t, _ in changed} >= {"incident", "plan", "plan_measure", "plan_decision",
                                        "plan_extension", "plan_evaluation", "commitment",
                                        "meeting_invitee", "meeting_decision", "plan_version"}

@@ -32,15 +32,20 @@ sagsakt after a concrete assessment:
    responsible person of a measure marked confidential (now or in a sent version, and the owner
    of its commitment) and names in a snapshot's ``confidential_people`` that are not a directory
    person (a citizen the secretariat has marked).
-5. SHA-256 hashes stay as they are, so the copy's record entries can be matched with the
+5. Before the copy is handed out, every file (the PDFs' text included) is checked with the same
+   detector for CPR numbers and the protected people's names; if anything is left, the copy is
+   refused (``PersonalDataLeft``) and the caseworker works from the sagsakt.
+6. SHA-256 hashes stay as they are, so the copy's record entries can be matched with the
    original; the chain is checked on the full record at export.
 
 The README says what was removed, by kind and count, never the removed values.
 """
 from .package import (ACTION, AKTINDSIGT, SAGSAKT, VARIANTS, CaseFile, CaseFileProblem,
-                      IncidentNotFound, Part, build_casefile, export_casefile, find_incident)
+                      IncidentNotFound, Part, PersonalDataLeft, build_casefile, export_casefile,
+                      find_incident)
 from .redaction import KIND_LABELS, REMOVED, SNAPSHOT_MARKED
 
 __all__ = ["ACTION", "AKTINDSIGT", "SAGSAKT", "VARIANTS", "CaseFile", "CaseFileProblem",
-           "IncidentNotFound", "Part", "build_casefile", "export_casefile", "find_incident",
+           "IncidentNotFound", "Part", "PersonalDataLeft", "build_casefile", "export_casefile",
+           "find_incident",
            "KIND_LABELS", "REMOVED", "SNAPSHOT_MARKED"]

@@ -21,7 +21,7 @@ from ..meetings.models import MEETING_STATES, RESPONSES
 from ..plans.documents import DocumentProblem, render_plan_html, render_plan_pdf
 from ..plans.models import DECISIONS, PLAN_STATES, VERSION_STATES
 from .material import Material, MeetingMaterial, PlanMaterial, gather
-from .redaction import Keep, Redact, removed_lines
+from .redaction import Keep, Redact, leftovers, removed_lines
 
 SAGSAKT = "sagsakt"
 AKTINDSIGT = "aktindsigt"
@@ -36,6 +36,12 @@ class IncidentNotFound(LookupError):
 
 class CaseFileProblem(Exception):
     """The case file cannot be made (a plan document's template is broken); the message says why."""
+
+
+class PersonalDataLeft(CaseFileProblem):
+    """The aktindsigt copy still holds a CPR number or a protected person's name after
+    redaction: it is not handed out (fail closed). The message names the files, never the
+    values."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,9 @@ class _Builder:
     def record(self) -> dict[int, dict]:
         entries = {}
         for entry in self.material.entries:
-            data = self.r.json(record.as_dict(entry))
+            data = self.r.json(record.as_dict(entry, self.session))
+            if self.r.aktindsigt:  # the ciphertext of the personal part is of no use there
+                data.pop("detail", None)
             data["hvem"] = self.who(entry.actor_id)
             entries[entry.seq] = data
         self.add("haendelseslog.jsonl",
@@ -361,6 +369,13 @@ def build_casefile(session: Session, incident_id: int, *, variant: str = SAGSAKT
         "filer": manifest,
     }
     files = {"sagsakt.json": _json(casefile), **files}
+    if variant == AKTINDSIGT:
+        found = leftovers(files, redactor.names)
+        if found:
+            raise PersonalDataLeft("Aktindsigtskopien udleveres ikke: den indeholder stadig "
+                                   "personoplysninger om tredjemand efter redigeringen ("
+                                   + "; ".join(found) + "). Ret teksterne, eller udlevér "
+                                   "manuelt fra sagsakten.")
     return CaseFile(reference=incident.reference, variant=variant,
                     filename=f"{incident.reference}-{variant}.zip", data=_zip(files, now),
                     files=tuple(files), removed=dict(redactor.counts))

@@ -9,6 +9,7 @@ Every piece of the case file goes through one of four doors: ``row`` (a database
 from __future__ import annotations
 
 import copy
+import io
 import re
 from collections import Counter
 from typing import Any
@@ -17,7 +18,8 @@ from sqlmodel import Session, SQLModel, select
 
 from ..directory.models import Person
 from ..personal_data import REDACTED, SNAPSHOT_MARKED, locate, personal_fields, redacted
-from ..privacy.check import redact_personal_data
+from ..privacy.check import CPR as CPR_FOUND
+from ..privacy.check import REGISTRERET, find_personal_data, redact_personal_data
 from ..retention import MARKER as RETENTION_MARKER
 from .material import Material
 
@@ -186,3 +188,47 @@ class Redact(Keep):
 def removed_lines(counts: Counter[str]) -> list[str]:
     """'CPR-numre: 3' for each kind (zero included), in a fixed order, for the README."""
     return [f"{label}: {counts.get(kind, 0)}" for kind, label in KIND_LABELS.items()]
+
+
+# -- the check before the copy is handed out ---------------------------------------------------
+def _strings(value: Any):
+    if isinstance(value, str):
+        if not _DIGEST.fullmatch(value):  # hashes are not text (and may look like numbers)
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _file_texts(path: str, content: bytes):
+    """The texts a reader of the file sees: a PDF's extracted text, JSON's string values (one
+    per line in .jsonl), else the file as text."""
+    import json
+
+    if path.endswith(".pdf"):
+        from pypdf import PdfReader
+
+        yield "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+        return
+    body = content.decode("utf-8")
+    if path.endswith((".json", ".jsonl")):
+        for line in body.splitlines() if path.endswith(".jsonl") else [body]:
+            if line.strip():
+                yield from _strings(json.loads(line))
+        return
+    yield body
+
+
+def leftovers(files: dict[str, bytes], names: list[str]) -> list[str]:
+    """Every file of the aktindsigt copy, checked with the one personal-data detector for CPR
+    numbers and the protected people's names: 'file: what' for each found (never the value)."""
+    found = []
+    for path, content in files.items():
+        for text in _file_texts(path, content):
+            for finding in find_personal_data(text, confidential_names=names):
+                if finding.kind in (CPR_FOUND, REGISTRERET):
+                    found.append(f"{path}: {finding.label}")
+    return list(dict.fromkeys(found))

@@ -54,8 +54,9 @@ def record_refusal(session: Session, *, incident_id: int, commitment_id: int, pe
     record.append(session, incident_id=c.incident_id, actor_id=person_id,
                   action="opgave.tryk_afvist", at=now or utcnow(),
                   summary=(f"{person.name if person else person_id} trykkede '{action}' på "
-                           f"'{c.title}', som er {owner.name if owner else 'ingens'} opgave; afvist"),
-                  data={"commitment_id": c.id, "action": action, "via": via})
+                           f"'{{titel}}', som er {owner.name if owner else 'ingens'} opgave; afvist"),
+                  data={"commitment_id": c.id, "action": action, "via": via},
+                  detail={"titel": c.title})
 
 
 class SupersededVersion(CommitmentRefused):
@@ -176,13 +177,14 @@ def press(session: Session, *, commitment_id: int, version_id: int | None, perso
     record.append(session, incident_id=c.incident_id, actor_id=person_id,
                   action=f"opgave.{target}", at=moment,
                   summary=(f"{person.name} ({c.authority_code}) {ACTION_LABELS[action]} "
-                           f"'{c.title}'{summary_extra}"
+                           f"'{{titel}}'{summary_extra}"
                            # the texts are personal data kept on the commitment (retention
                            # anonymises them there); the record only says they were given
                            + ("; begrundelse angivet" if reason else "")
                            + ("; note tilføjet" if note else "")),
                   data={"commitment_id": c.id, "action": action, "via": via,
-                        "state": target, "to": c.responsible_id})
+                        "state": target, "to": c.responsible_id},
+                  detail={"titel": c.title})
     return Pressed(commitment=c, changed=True)
 
 

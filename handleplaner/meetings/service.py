@@ -173,11 +173,12 @@ def call_meeting(session: Session, *, incident_id: int, actor_id: str, data: Map
     record.append(session, incident_id=incident_id, actor_id=actor_id, action="moede.indkaldt",
                   at=moment,
                   summary=(f"Beredskabsmøde indkaldt til {dansk(starts)} "
-                           f"({'Teams' if online else location}); {len(fixed)} faste parter"
+                           f"({'Teams' if online else '{sted}'}); {len(fixed)} faste parter"
                            + (f", {len(chosen)} eksterne" if chosen else "")),
                   data={"meeting_id": meeting.id, "starts_at": starts.isoformat(),
                         # the reasons are personal data, kept on the invitees only
-                        "externals": [{"person_id": p.id} for p, _ in chosen]})
+                        "externals": [{"person_id": p.id} for p, _ in chosen]},
+                  detail=None if online else {"sted": location})
     session.flush()
     return meeting
 
@@ -202,8 +203,9 @@ def change_meeting(session: Session, *, meeting_id: int, actor_id: str, starts_a
     session.add(meeting)
     record.append(session, incident_id=meeting.incident_id, actor_id=actor_id,
                   action="moede.aendret", at=moment,
-                  summary=f"Beredskabsmødet flyttet til {dansk(meeting.starts_at)} ({meeting.location})",
-                  data={"meeting_id": meeting.id, "sequence": meeting.sequence})
+                  summary=f"Beredskabsmødet flyttet til {dansk(meeting.starts_at)} ({{sted}})",
+                  data={"meeting_id": meeting.id, "sequence": meeting.sequence},
+                  detail={"sted": meeting.location})
     return meeting
 
 
@@ -219,8 +221,8 @@ def cancel_meeting(session: Session, *, meeting_id: int, actor_id: str, reason: 
     meeting.sequence += 1
     session.add(meeting)
     record.append(session, incident_id=meeting.incident_id, actor_id=actor_id,
-                  action="moede.aflyst", at=moment, summary=f"Beredskabsmødet aflyst: {reason}",
-                  data={"meeting_id": meeting.id})
+                  action="moede.aflyst", at=moment, summary="Beredskabsmødet aflyst: {begrundelse}",
+                  data={"meeting_id": meeting.id}, detail={"begrundelse": reason})
     return meeting
 
 
@@ -318,9 +320,10 @@ def add_decision(session: Session, *, meeting_id: int, agenda_position: int, act
     session.flush()
     record.append(session, incident_id=meeting.incident_id, actor_id=actor_id,
                   action="moede.beslutning", at=moment,
-                  summary=f"Beslutning under '{item.title}' skrevet i referatet",
+                  summary="Beslutning under '{punkt}' skrevet i referatet",
                   data={"meeting_id": meeting_id, "decision_id": decision.id,
-                        "measure": bool(measure)})
+                        "measure": bool(measure)},
+                  detail={"punkt": item.title})
     return decision
 
 

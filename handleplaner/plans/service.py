@@ -250,8 +250,9 @@ def add_measure(session: Session, *, plan_id: int, actor_id: str, data: Mapping,
     session.flush()
     record.append(session, incident_id=plan.incident_id, actor_id=actor_id,
                   action="handleplan.aendret", at=moment,
-                  summary=f"Indsats tilføjet: {m.title} ({m.authority})",
-                  data={"plan_id": plan.id, "measure": measure.key, "change": "tilføjet"})
+                  summary=f"Indsats tilføjet: {{titel}} ({m.authority})",
+                  data={"plan_id": plan.id, "measure": measure.key, "change": "tilføjet"},
+                  detail={"titel": m.title})
     return measure
 
 
@@ -301,8 +302,9 @@ def update_measure(session: Session, *, plan_id: int, key: str, actor_id: str, d
                 name in ("starts_at", "ends_at") and to_utc(getattr(m, name)) == before[name])]
     record.append(session, incident_id=plan.incident_id, actor_id=actor_id,
                   action="handleplan.aendret", at=moment,
-                  summary=f"Indsats ændret: {m.title} ({', '.join(what) or 'ingen ændring'})",
-                  data={"plan_id": plan.id, "measure": key, "change": "ændret", "fields": what})
+                  summary=f"Indsats ændret: {{titel}} ({', '.join(what) or 'ingen ændring'})",
+                  data={"plan_id": plan.id, "measure": key, "change": "ændret", "fields": what},
+                  detail={"titel": m.title})
     return measure
 
 
@@ -316,8 +318,9 @@ def remove_measure(session: Session, *, plan_id: int, key: str, actor_id: str,
     session.add(plan)
     record.append(session, incident_id=plan.incident_id, actor_id=actor_id,
                   action="handleplan.aendret", at=moment,
-                  summary=f"Indsats fjernet: {measure.title} ({measure.authority_code})",
-                  data={"plan_id": plan.id, "measure": key, "change": "fjernet"})
+                  summary=f"Indsats fjernet: {{titel}} ({measure.authority_code})",
+                  data={"plan_id": plan.id, "measure": key, "change": "fjernet"},
+                  detail={"titel": measure.title})
 
 
 def measures(session: Session, plan_id: int) -> list[PlanMeasure]:
@@ -434,7 +437,9 @@ def send_plan(session: Session, *, plan_id: int, actor_id: str, rule: str = "for
                            f"styregruppen ({APPROVAL_RULES[rule].lower()})"
                            + (f"; {len(changes)} ændringer" if previous else "")),
                   data={"plan_id": plan.id, "version_id": version.id, "version": version.number,
-                        "rule": rule, "changes": [c.text for c in changes]})
+                        "rule": rule},
+                  # the changes quote titles and texts: the personal part
+                  detail={"changes": [c.text for c in changes]} if changes else None)
     return version
 
 

@@ -123,8 +123,8 @@ def record_full_sharing(session: Session, *, incident_id: int, authority_code: s
     session.add(row)
     session.flush()
     record.append(session, incident_id=incident_id, actor_id=actor_id, action=FULL_SHARING,
-                  at=moment, summary=f"Fuld deling med {authority.name} begrundet (§ 115): {text}",
-                  data={"authority": authority_code})
+                  at=moment, summary=f"Fuld deling med {authority.name} begrundet (§ 115): {{begrundelse}}",
+                  data={"authority": authority_code}, detail={"begrundelse": text})
     return row
 
 

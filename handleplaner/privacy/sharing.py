@@ -77,9 +77,9 @@ def record_override(session: Session, *, incident_id: int, actor_id: str, reason
     places = sorted({f.place for f in findings if f.place})
     record.append(session, incident_id=incident_id, actor_id=actor_id, action=OVERRIDDEN,
                   at=now or utcnow(),
-                  summary=(f"Advarsel om mulige navne tilsidesat ({what}): "
-                           f"{' '.join(reason.split())[:REASON_MAX]}"),
-                  data={"what": what, "places": places, "count": len(findings)})
+                  summary=f"Advarsel om mulige navne tilsidesat ({what}): {{begrundelse}}",
+                  data={"what": what, "places": places, "count": len(findings)},
+                  detail={"begrundelse": " ".join(reason.split())[:REASON_MAX]})
 
 
 # --- the Team Sikker By version ---------------------------------------------------------------

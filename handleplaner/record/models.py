@@ -1,4 +1,5 @@
-"""The incident record (notatpligt): who did what, when. Append-only and hash-chained."""
+"""The incident record (notatpligt): who did what, when. Append-only and hash-chained; the
+personal part of an entry is encrypted (``keys``)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,7 +18,12 @@ class RecordEntry(SQLModel, table=True):
     at: datetime
     actor_id: str = Field(max_length=64)  # a person id, or "system"
     action: str = Field(max_length=64)
+    # The clear part: what was done, without free text; "{name}" marks where a value of the
+    # personal part is shown when the entry is read (``record.readable``).
     summary: str = Field(sa_column=Column(Text, nullable=False))
     data: str = Field(sa_column=Column(Text, nullable=False, default="{}"))
+    # The personal part (free text copied from titles, reasons ...), encrypted under the
+    # incident's key (``record.keys``); None when the entry has none.
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

@@ -101,8 +101,9 @@ def test_title_at_activation(engine, directory_name, index):
             entries = record.entries(session, incident.id)
             overridden = [e for e in entries if e.action == OVERRIDDEN]
             assert len(overridden) == 1
-            assert "Aftalt med politiet" in overridden[0].summary
-            assert "Mads" not in overridden[0].summary + str(overridden[0].data)
+            assert "Aftalt med politiet" in record.readable(session, overridden[0])
+            assert "Aftalt med politiet" not in overridden[0].summary + str(overridden[0].detail)
+            assert "Mads" not in record.readable(session, overridden[0]) + str(overridden[0].data)
             assert involved.names_of(session, incident.id) == ["Kasper Fiktivsen", "Kappe"]
     else:
         assert "indeholder personoplysninger" in refused.value.errors["title"]
@@ -130,7 +131,7 @@ def test_alert_text(engine, incident_id, directory_name, index):
             compose_alert(session, incident_id=incident_id, actor_id=actor.id, data=data)
         with Session(engine) as session:
             last = record.entries(session, incident_id)[-1]
-            assert last.action == OVERRIDDEN and "nødvendigt" in last.summary
+            assert last.action == OVERRIDDEN and "nødvendigt" in record.readable(session, last)
     else:
         with pytest.raises(AlertInvalid), transaction(engine) as session:
             compose_alert(session, incident_id=incident_id, actor_id=actor.id, data=data)
