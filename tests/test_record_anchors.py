@@ -140,7 +140,7 @@ def test_rewriting_an_entry_and_recomputing_every_hash_is_named(engine, two, key
         summary = "Intet skete" if entry.seq == 2 else entry.summary
         digest = entry_hash(incident_id=victim, seq=entry.seq, at=entry.at,
                             actor_id=entry.actor_id, action=entry.action, summary=summary,
-                            data=entry.data, prev_hash=prev)
+                            data=entry.data, prev_hash=prev, detail=entry.detail)
         statements.append(("UPDATE record_entry SET summary = :summary, prev_hash = :prev, "
                            "hash = :hash WHERE id = :id",
                            {"summary": summary, "prev": prev, "hash": digest, "id": entry.id}))
@@ -189,7 +189,7 @@ def test_rewriting_after_a_later_anchor_narrows_down_the_entry(engine, signer, k
     closing = _entries(engine, incident_id)[-1]
     forged = entry_hash(incident_id=incident_id, seq=closing.seq, at=closing.at,
                         actor_id=closing.actor_id, action=closing.action, summary="Fortsætter",
-                        data=closing.data, prev_hash=closing.prev_hash)
+                        data=closing.data, prev_hash=closing.prev_hash, detail=closing.detail)
     as_attacker(engine,
                 ("UPDATE record_entry SET summary = 'Fortsætter', hash = :hash WHERE id = :id",
                  {"hash": forged, "id": closing.id}),
