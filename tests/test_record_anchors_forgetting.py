@@ -159,3 +159,28 @@ def test_a_rewritten_personal_part_is_named_by_the_anchors(engine, incident, sig
     # one anchor: the rewritten entry lies somewhere up to the anchored head, which is this one
     assert entry.seq == len(entries)
     assert f"  omskrevet: en af posterne 1–{entry.seq} er ændret efter ankeret" in out
+
+
+def test_the_aktindsigt_copy_keeps_an_anchor_key_id_that_looks_like_a_cpr_number(engine,
+                                                                                  anchor_file):
+    """A key id is 16 hex digits; one in a few hundred holds ten digits with a valid date. The
+    aktindsigt copy must neither redact it (breaking the anchors) nor be refused for it."""
+    from bot.casefile_pages import export_incident
+    from handleplaner.casefile import AKTINDSIGT
+    from handleplaner.privacy.check import find_personal_data
+
+    for _attempt in range(100_000):
+        key = signing.Ed25519PrivateKey.generate()
+        if find_personal_data(signing.key_id(key), confidential_names=[]):
+            break
+    else:  # pragma: no cover - about one key in 700 qualifies
+        pytest.fail("no key id that looks like a CPR number")
+    signer = anchors.Anchorer(anchor_file, key, every=timedelta(minutes=15))
+    incident_id = activate_beredskab(engine, actor_id=secretariat_member(engine).id,
+                                     data=shooting(noerrebro(engine))).incident.id
+    casefile = export_incident(engine, incident_id, variant=AKTINDSIGT, anchorer=signer)
+    part = json.loads(zipfile.ZipFile(io.BytesIO(casefile.data)).read("haendelseslog-ankre.json"))
+    assert [k["id"] for k in part["noegler"]] == [signing.key_id(key)]
+    public = signing.load_public_key(part["noegler"][0]["offentlig_noegle"])
+    for data in part["ankre"]:
+        assert anchors.parse(data, {signing.key_id(public): public}).incident_id == incident_id

@@ -40,7 +40,10 @@ KIND_LABELS = {
     PERSON: "Henvisninger (id) til fortrolige personer",
 }
 
-_DIGEST = re.compile(r"[0-9a-f]{64}")  # SHA-256 hashes of the record and the manifest stay
+# SHA-256 hashes of the record and the manifest, and the record anchors' key ids (16 hex
+# digits), stay: they are not text, and one in a few hundred holds ten digits that look like a
+# CPR number.
+_DIGEST = re.compile(r"[0-9a-f]{64}|[0-9a-f]{16}")
 
 
 class Keep:
